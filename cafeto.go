@@ -1,0 +1,102 @@
+// Package ws writes typed WebSocket endpoints: every message arrives decoded
+// and validated into a request type, and every reply goes out as an
+// HTTP-like envelope, the way Cafeto (Python, on Starlette and Pydantic) does
+// it.
+//
+//	mux.Handle("GET /chat", ws.Callback(chat.Connect, chat.Receive, chat.Disconnect))
+//
+// [Callback] upgrades the connection with github.com/coder/websocket, decodes
+// each message into the receive function's request type, validates it with
+// github.com/go-playground/validator/v10 and answers
+//
+//	{"statusCode": 200, "body": <the receive function's result>}
+//
+// or, when the message is not valid,
+//
+//	{"statusCode": 400, "body": {"errorList": [{"loc": ["user"], "type": "missing", "msg": "Field required"}]}}
+//
+// with Pydantic v2's error types and messages. [Handler] and [Accept] are the
+// traditional method: upgrade, then receive and send JSON yourself.
+//
+// Handlers are plain [http.Handler] values, so they mount on [http.ServeMux],
+// chi or any router, behind any middleware. Values the middleware puts on the
+// request context (an authenticated user) reach the callbacks' context.
+//
+// # Defaults
+//
+// Every default can be changed with an [Option]:
+//
+//   - read limit: 32 KiB per message; a larger message closes the
+//     connection with 1009 ([WithReadLimit]);
+//   - origins: same origin only; a request without an Origin header
+//     (a non-browser client) passes ([WithOriginPatterns]);
+//   - write timeout: 10 s for each frame ([WithWriteTimeout]);
+//   - ping interval: 30 s for [Callback], off for [Handler] and [Accept],
+//     whose pongs are only read while your code reads ([WithPingInterval]);
+//   - validator: one shared *validator.Validate with required struct
+//     checks on ([WithValidator]);
+//   - logger: discards everything ([WithLogger]).
+package ws
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/coder/websocket"
+)
+
+// StatusCode is a WebSocket close status code (RFC 6455, section 7.4).
+type StatusCode = websocket.StatusCode
+
+// Close status codes the package uses. Any other code of [StatusCode] can be
+// given to [Conn.Close] as well.
+const (
+	StatusNormalClosure   = websocket.StatusNormalClosure           // 1000
+	StatusGoingAway       = websocket.StatusGoingAway               // 1001: server shutdown
+	StatusInvalidPayload  = websocket.StatusInvalidFramePayloadData // 1007: invalid UTF-8
+	StatusPolicyViolation = websocket.StatusPolicyViolation         // 1008: onConnect refused
+	StatusMessageTooBig   = websocket.StatusMessageTooBig           // 1009: over the read limit
+	StatusInternalError   = websocket.StatusInternalError           // 1011: handler error or panic
+)
+
+// Errors that end a connection. The error given to onDisconnect wraps one of
+// them, or the error of the network or of the peer's close frame; read its
+// close status with [CloseStatus].
+var (
+	ErrClosed         = errors.New("ws: connection closed")
+	ErrShutdown       = errors.New("ws: server shutting down")
+	ErrWriteTimeout   = errors.New("ws: write timed out")
+	ErrPongTimeout    = errors.New("ws: peer did not answer ping")
+	ErrInvalidUTF8    = errors.New("ws: text message is not valid UTF-8")
+	ErrMessageTooBig  = websocket.ErrMessageTooBig
+	ErrConnectRefused = errors.New("ws: onConnect refused the connection")
+)
+
+// CloseStatus returns the close status code carried by err: the code of the
+// peer's close frame, or the code the server closed with. It returns -1 when
+// the connection ended without one (a dropped TCP connection, a timeout).
+func CloseStatus(err error) StatusCode {
+	return websocket.CloseStatus(err)
+}
+
+// closeError records why a connection ended: a close status (or none) and
+// the underlying cause, both reachable with errors.Is and errors.As.
+type closeError struct {
+	code   StatusCode // -1: closed without a close frame
+	reason string
+	cause  error
+}
+
+func (e *closeError) Error() string {
+	if e.code < 0 {
+		return e.cause.Error()
+	}
+	return fmt.Sprintf("%v (close %d %s)", e.cause, int(e.code), e.reason)
+}
+
+func (e *closeError) Unwrap() []error {
+	if e.code < 0 {
+		return []error{e.cause}
+	}
+	return []error{e.cause, websocket.CloseError{Code: e.code, Reason: e.reason}}
+}

@@ -1,0 +1,517 @@
+package ws
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-playground/validator/v10"
+)
+
+// A request type may implement Validator to check rules that span fields.
+// [Callback] calls Validate after the field tags have passed. An
+// [ErrorDetail] or [ErrorList] it returns lands in the 400 errorList as it
+// is; any other error is reported at loc ["__model__"] with type
+// "value_error" and the message "Value error, " + err.Error(), so word it for
+// the client.
+type Validator interface {
+	Validate(ctx context.Context) error
+}
+
+// model is what the package knows of a request type, computed once at
+// construction; the per-message path reads it and never reflects on the type.
+type model struct {
+	typ       reflect.Type // Req itself
+	isStruct  bool         // Req is a struct
+	isPointer bool         // Req is a pointer to a struct
+	fields    map[reflect.Type]map[string]field
+	validate  *validator.Validate
+	tagErrors map[string]tagError
+}
+
+// field is one struct field as JSON sees it.
+type field struct {
+	name    string // JSON name
+	flatten bool   // embedded struct without a JSON name: its fields sit in the parent
+	typ     reflect.Type
+}
+
+type tagError struct{ typ, msg string }
+
+// newModel inspects Req and warms the validator on it, so that a malformed
+// validate tag panics now rather than on the first message.
+func newModel(t reflect.Type, cfg *config) *model {
+	m := &model{
+		typ:       t,
+		fields:    make(map[reflect.Type]map[string]field),
+		validate:  cfg.validate,
+		tagErrors: cfg.tagErrors,
+	}
+	switch {
+	case t.Kind() == reflect.Struct:
+		m.isStruct = true
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
+		m.isPointer = true
+	}
+	m.collect(t)
+	if m.isStruct || m.isPointer {
+		m.warm(t)
+	}
+	return m
+}
+
+// collect records the JSON names of the fields of every struct reachable
+// from t.
+func (m *model) collect(t reflect.Type) {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+		if t.Kind() == reflect.Map {
+			m.collect(t.Key())
+		}
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	if _, seen := m.fields[t]; seen {
+		return
+	}
+	fs := make(map[string]field, t.NumField())
+	m.fields[t] = fs
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		tag := sf.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if tag == "-" {
+			name = "" // not part of the JSON: report the Go name
+		}
+		if name == "" {
+			if sf.Anonymous && tag == "" && deref(sf.Type).Kind() == reflect.Struct {
+				fs[sf.Name] = field{flatten: true, typ: sf.Type}
+				m.collect(sf.Type)
+				continue
+			}
+			name = sf.Name
+		}
+		fs[sf.Name] = field{name: name, typ: sf.Type}
+		m.collect(sf.Type)
+	}
+}
+
+// warm validates a sample value with one item in every slice and map and
+// every pointer set, so the validator parses the tags of every type Req
+// reaches. A malformed tag panics here, at construction.
+func (m *model) warm(t reflect.Type) {
+	v := sample(t, map[reflect.Type]bool{})
+	defer func() {
+		if r := recover(); r != nil {
+			panic(fmt.Sprintf("ws: invalid validate tag on %v: %v", t, r))
+		}
+	}()
+	_ = m.validate.Struct(v.Interface())
+}
+
+func sample(t reflect.Type, seen map[reflect.Type]bool) reflect.Value {
+	v := reflect.New(t).Elem()
+	if seen[t] {
+		return v
+	}
+	seen[t] = true
+	defer delete(seen, t)
+	switch t.Kind() {
+	case reflect.Pointer:
+		v.Set(sample(t.Elem(), seen).Addr())
+	case reflect.Slice:
+		v.Set(reflect.Append(v, sample(t.Elem(), seen)))
+	case reflect.Map:
+		v.Set(reflect.MakeMap(t))
+		v.SetMapIndex(sample(t.Key(), seen), sample(t.Elem(), seen))
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if t.Field(i).IsExported() {
+				v.Field(i).Set(sample(t.Field(i).Type, seen))
+			}
+		}
+	}
+	return v
+}
+
+// check validates a decoded request: field tags first, then the model's
+// own Validate method. req is a *Req.
+func (m *model) check(ctx context.Context, req any, self Validator) *ErrorList {
+	if err := m.validate.StructCtx(ctx, req); err != nil {
+		var verrs validator.ValidationErrors
+		if !errors.As(err, &verrs) {
+			return &ErrorList{Errors: []ErrorDetail{{Loc: []any{}, Type: "value_error", Msg: "Value error, invalid input"}}}
+		}
+		list := &ErrorList{Errors: make([]ErrorDetail, 0, len(verrs))}
+		for _, fe := range verrs {
+			typ, msg := m.describe(fe)
+			list.Errors = append(list.Errors, ErrorDetail{Loc: m.loc(fe.StructNamespace()), Type: typ, Msg: msg})
+		}
+		return list
+	}
+	if self == nil {
+		return nil
+	}
+	return modelErrors(self.Validate(ctx))
+}
+
+// modelErrors turns what a Validate method returned into an errorList.
+func modelErrors(err error) *ErrorList {
+	if err == nil {
+		return nil
+	}
+	var list ErrorList
+	if errors.As(err, &list) {
+		return &list
+	}
+	var d ErrorDetail
+	if errors.As(err, &d) {
+		if d.Loc == nil {
+			d.Loc = []any{"__model__"}
+		}
+		return &ErrorList{Errors: []ErrorDetail{d}}
+	}
+	return &ErrorList{Errors: []ErrorDetail{{Loc: []any{"__model__"}, Type: "value_error", Msg: "Value error, " + err.Error()}}}
+}
+
+// loc turns a validator struct namespace such as "Req.Tags[1].Name" into
+// the JSON path ["tags", 1, "name"].
+func (m *model) loc(ns string) []any {
+	t := m.typ
+	// Drop the leading type name.
+	if i := strings.IndexByte(ns, '.'); i >= 0 {
+		ns = ns[i+1:]
+	} else {
+		return []any{}
+	}
+	loc := []any{}
+	for ns != "" {
+		end := strings.IndexAny(ns, ".[")
+		if end < 0 {
+			end = len(ns)
+		}
+		name := ns[:end]
+		ns = ns[end:]
+		t = deref(t)
+		f, ok := m.fields[t][name]
+		switch {
+		case !ok:
+			loc = append(loc, name)
+		case !f.flatten:
+			loc = append(loc, f.name)
+		}
+		t = f.typ // nil when unknown
+		for strings.HasPrefix(ns, "[") {
+			key, rest := bracket(ns)
+			ns = rest
+			t = deref(t)
+			switch {
+			case t != nil && t.Kind() == reflect.Map:
+				if k := t.Key().Kind(); k >= reflect.Int && k <= reflect.Uint64 {
+					if n, err := strconv.Atoi(key); err == nil {
+						loc = append(loc, n)
+						t = t.Elem()
+						continue
+					}
+				}
+				loc = append(loc, key)
+				t = t.Elem()
+			default:
+				if n, err := strconv.Atoi(key); err == nil {
+					loc = append(loc, n)
+				} else {
+					loc = append(loc, key)
+				}
+				if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+					t = t.Elem()
+				}
+			}
+		}
+		ns = strings.TrimPrefix(ns, ".")
+	}
+	return loc
+}
+
+// bracket splits "[key]rest" into key and rest. A key may itself hold
+// brackets or dots; the key ends at the "]" followed by ".", "[" or the end.
+func bracket(s string) (key, rest string) {
+	for i := 1; i < len(s); i++ {
+		if s[i] == ']' && (i+1 == len(s) || s[i+1] == '.' || s[i+1] == '[') {
+			return s[1:i], s[i+1:]
+		}
+	}
+	return s[1:], ""
+}
+
+func deref(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// describe words a validator failure as Pydantic v2 would.
+func (m *model) describe(fe validator.FieldError) (typ, msg string) {
+	tag, param := fe.Tag(), fe.Param()
+	if te, ok := m.tagErrors[tag]; ok {
+		return te.typ, strings.ReplaceAll(te.msg, "{param}", param)
+	}
+	if tag == "required" || strings.HasPrefix(tag, "required_") {
+		return "missing", "Field required"
+	}
+	kind := fe.Kind()
+	switch tag {
+	case "min", "max", "len", "gt", "gte", "lt", "lte":
+		if lengthKind(kind) {
+			return describeLength(tag, param, kind, fe.Value())
+		}
+		if numberKind(kind) {
+			return describeNumber(tag, param)
+		}
+	case "oneof":
+		return "literal_error", "Input should be " + literal(param, kind == reflect.String)
+	case "email":
+		return "value_error", "value is not a valid email address"
+	case "url", "http_url", "https_url", "uri", "url_encoded":
+		return "url_parsing", "Input should be a valid URL"
+	case "uuid", "uuid3", "uuid4", "uuid5", "uuid_rfc4122", "uuid3_rfc4122", "uuid4_rfc4122", "uuid5_rfc4122":
+		return "uuid_parsing", "Input should be a valid UUID"
+	case "eq":
+		return "literal_error", "Input should be " + literal(param, kind == reflect.String)
+	}
+	if param != "" {
+		return tag, fmt.Sprintf("Input should satisfy '%s=%s'", tag, param)
+	}
+	return tag, fmt.Sprintf("Input should satisfy '%s'", tag)
+}
+
+func lengthKind(k reflect.Kind) bool {
+	return k == reflect.String || k == reflect.Slice || k == reflect.Array || k == reflect.Map
+}
+
+func numberKind(k reflect.Kind) bool {
+	return k >= reflect.Int && k <= reflect.Float64
+}
+
+// describeLength words a length bound on a string, list or dictionary.
+func describeLength(tag, param string, kind reflect.Kind, value any) (typ, msg string) {
+	n, err := strconv.Atoi(param)
+	if err != nil {
+		return tag, fmt.Sprintf("Input should satisfy '%s=%s'", tag, param)
+	}
+	actual := 0
+	if s, ok := value.(string); ok {
+		actual = utf8.RuneCountInString(s)
+	} else if v := reflect.ValueOf(value); v.IsValid() && lengthKind(v.Kind()) {
+		actual = v.Len()
+	}
+	atLeast := true
+	switch tag {
+	case "min", "gte":
+	case "gt":
+		n++
+	case "max", "lte":
+		atLeast = false
+	case "lt":
+		n--
+		atLeast = false
+	case "len":
+		atLeast = actual < n
+	}
+	if kind == reflect.String {
+		if atLeast {
+			return "string_too_short", fmt.Sprintf("String should have at least %d character%s", n, plural(n))
+		}
+		return "string_too_long", fmt.Sprintf("String should have at most %d character%s", n, plural(n))
+	}
+	what := "List"
+	if kind == reflect.Map {
+		what = "Dictionary"
+	}
+	if atLeast {
+		return "too_short", fmt.Sprintf("%s should have at least %d item%s after validation, not %d", what, n, plural(n), actual)
+	}
+	return "too_long", fmt.Sprintf("%s should have at most %d item%s after validation, not %d", what, n, plural(n), actual)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// describeNumber words a bound on a number.
+func describeNumber(tag, param string) (typ, msg string) {
+	switch tag {
+	case "gt":
+		return "greater_than", "Input should be greater than " + param
+	case "gte", "min":
+		return "greater_than_equal", "Input should be greater than or equal to " + param
+	case "lt":
+		return "less_than", "Input should be less than " + param
+	case "lte", "max":
+		return "less_than_equal", "Input should be less than or equal to " + param
+	}
+	return "equal", "Input should be equal to " + param // len
+}
+
+var oneofParam = regexp.MustCompile(`'[^']*'|\S+`)
+
+// literal words the values of a oneof parameter as Pydantic does:
+// 'a', 'b' or 'c'.
+func literal(param string, quote bool) string {
+	vals := oneofParam.FindAllString(param, -1)
+	for i, v := range vals {
+		v = strings.Trim(v, "'")
+		if quote {
+			v = "'" + v + "'"
+		}
+		vals[i] = v
+	}
+	switch len(vals) {
+	case 0:
+		return "one of the allowed values"
+	case 1:
+		return vals[0]
+	}
+	return strings.Join(vals[:len(vals)-1], ", ") + " or " + vals[len(vals)-1]
+}
+
+// decodeErrors turns what json.Unmarshal returned for data into the
+// errorList of a 400. No Go type name or internal text reaches it.
+func decodeErrors(data []byte, err error) *ErrorList {
+	var (
+		syn *json.SyntaxError
+		ute *json.UnmarshalTypeError
+		tpe *time.ParseError
+	)
+	switch {
+	case errors.As(err, &syn):
+		return oneError([]any{}, "json_invalid", "Invalid JSON: "+syn.Error())
+	case errors.As(err, &ute):
+		typ, msg := typeMismatch(ute)
+		return oneError(pathAt(data, ute.Offset), typ, msg)
+	case errors.As(err, &tpe):
+		return oneError([]any{}, "datetime_parsing", "Input should be a valid datetime")
+	}
+	return oneError([]any{}, "value_error", "Value error, invalid input")
+}
+
+func oneError(loc []any, typ, msg string) *ErrorList {
+	return &ErrorList{Errors: []ErrorDetail{{Loc: loc, Type: typ, Msg: msg}}}
+}
+
+// notObject is the error for a message that is not a JSON object where the
+// request type is a struct.
+func notObject() *ErrorList {
+	return oneError([]any{}, "model_type", "Input should be an object")
+}
+
+// typeMismatch words a JSON value of the wrong type as Pydantic does.
+func typeMismatch(e *json.UnmarshalTypeError) (typ, msg string) {
+	number := strings.HasPrefix(e.Value, "number ")
+	switch deref(e.Type).Kind() {
+	case reflect.String:
+		return "string_type", "Input should be a valid string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		if number && strings.ContainsAny(e.Value, ".eE") {
+			return "int_from_float", "Input should be a valid integer, got a number with a fractional part"
+		}
+		if number {
+			return "int_type", "Input should be a valid integer in range"
+		}
+		return "int_type", "Input should be a valid integer"
+	case reflect.Float32, reflect.Float64:
+		if number {
+			return "finite_number", "Input should be a finite number"
+		}
+		return "float_type", "Input should be a valid number"
+	case reflect.Bool:
+		return "bool_type", "Input should be a valid boolean"
+	case reflect.Slice, reflect.Array:
+		return "list_type", "Input should be a valid list"
+	case reflect.Map:
+		return "dict_type", "Input should be a valid dictionary"
+	case reflect.Struct:
+		return "model_type", "Input should be an object"
+	}
+	return "type_error", "Input has the wrong type"
+}
+
+// pathAt returns the JSON path of the value of data that ends at offset
+// off (the first value whose end is at or past off). data is valid JSON.
+func pathAt(data []byte, off int64) []any {
+	type frame struct {
+		object bool
+		key    string
+		index  int
+	}
+	var stack []frame
+	path := func() []any {
+		p := make([]any, 0, len(stack))
+		for _, f := range stack {
+			if f.object {
+				p = append(p, f.key)
+			} else {
+				p = append(p, f.index)
+			}
+		}
+		return p
+	}
+	expectKey := func() bool { return len(stack) > 0 && stack[len(stack)-1].object && stack[len(stack)-1].key == "\x00" }
+	advance := func() {
+		if len(stack) == 0 {
+			return
+		}
+		if top := &stack[len(stack)-1]; top.object {
+			top.key = "\x00"
+		} else {
+			top.index++
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return []any{}
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			advance()
+			continue
+		}
+		if s, ok := tok.(string); ok && expectKey() {
+			stack[len(stack)-1].key = s
+			continue
+		}
+		// A value: a scalar, or the start of an object or array.
+		if dec.InputOffset() >= off {
+			return path()
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{object: true, key: "\x00"})
+		case json.Delim('['):
+			stack = append(stack, frame{index: 0})
+		default:
+			advance()
+		}
+	}
+}
+
+// isNull reports whether data is the JSON literal null.
+func isNull(data []byte) bool {
+	return string(bytes.TrimSpace(data)) == "null"
+}

@@ -1,0 +1,285 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"runtime/debug"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Accept upgrades the request to a WebSocket connection inside any handler:
+// the seed's `await websocket.accept()`. When it fails it has written the
+// HTTP error already (403 for a refused origin, 426 for a request that is
+// not a WebSocket handshake, 503 during [Group.Shutdown]); do not write
+// again.
+//
+// The connection is yours: read with [Conn.ReceiveJSON], write with
+// [Conn.SendJSON], and call [Conn.Close] when you are done, which also
+// releases it from its [Group].
+func Accept(w http.ResponseWriter, r *http.Request, opts ...Option) (*Conn, error) {
+	cfg := newConfig(opts)
+	c, err := accept(w, r, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.manual = true
+	c.startPings(cfg.ping(0))
+	return c, nil
+}
+
+func accept(w http.ResponseWriter, r *http.Request, cfg *config) (*Conn, error) {
+	if g := cfg.group; g != nil && g.isClosing() {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return nil, ErrShutdown
+	}
+	wc, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: cfg.originPatterns})
+	if err != nil {
+		cfg.logger.DebugContext(r.Context(), "ws: handshake refused", "remote", r.RemoteAddr, "path", r.URL.Path, "error", err)
+		return nil, err
+	}
+	wc.SetReadLimit(cfg.readLimit)
+	c := newConn(wc, r, cfg)
+	if g := cfg.group; g != nil && !g.add(c) {
+		c.ws.Close(StatusGoingAway, "going away")
+		c.release()
+		return nil, ErrShutdown
+	}
+	return c, nil
+}
+
+// ping returns the ping interval: the configured one, or def.
+func (c *config) ping(def time.Duration) time.Duration {
+	if c.pingInterval < 0 {
+		return def
+	}
+	return c.pingInterval
+}
+
+// Handler returns an [http.Handler] that upgrades each request and runs fn
+// on the connection: the traditional method, where you receive and send
+// JSON yourself.
+//
+// When fn returns nil the connection closes with 1000 (normal closure);
+// when it returns an error, with 1011 (internal error) unless the peer has
+// closed already. The error is logged, and its text is not sent. A panic in
+// fn is recovered, logged with its stack, and closes with 1011.
+func Handler(fn func(ctx context.Context, conn *Conn) error, opts ...Option) http.Handler {
+	if fn == nil {
+		panic("ws: Handler needs a function")
+	}
+	cfg := newConfig(opts)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := accept(w, r, cfg)
+		if err != nil {
+			return
+		}
+		defer c.release()
+		c.startPings(cfg.ping(0))
+		err = c.guard("handler", func() error { return fn(c.ctx, c) })
+		switch {
+		case err == nil:
+			c.Close(StatusNormalClosure, "")
+		case CloseStatus(err) != -1 || errors.Is(err, ErrClosed) || errors.Is(err, ErrShutdown):
+			// The connection has ended already.
+		default:
+			c.log("ws: handler failed", err)
+			c.close(StatusInternalError, "internal error", err)
+		}
+	})
+}
+
+// Callback returns an [http.Handler] that serves each connection with typed
+// callbacks, the Cafeto way. After the upgrade:
+//
+//   - onConnect runs once, before the first message is read; it may send
+//     messages. If it returns an error the connection closes with 1008 and
+//     onDisconnect does not run; an [*Error] is first sent as its envelope.
+//   - Every message (text or binary) is decoded into Req and validated, then
+//     onReceive runs and its result is sent as one text frame
+//     {"statusCode":200,"body":<Resp>}, or as it is when Resp is a
+//     [StatusEnvelope]. A message that does not decode or validate is
+//     answered with a 400 errorList; an [*Error] from onReceive with its
+//     status and body; any other error, or a panic, with a generic 500. The
+//     connection stays open in every case. Replies keep the order of the
+//     messages.
+//   - onDisconnect runs exactly once for every connection whose onConnect
+//     succeeded, whatever ended it; err says why ([CloseStatus] reads its
+//     close code).
+//
+// onConnect and onDisconnect may be nil. The callbacks' ctx is the
+// connection's ([Conn.Context]); [ConnFromContext] gives onReceive the
+// connection.
+//
+// Callback inspects Req and warms the validator on it once, here: a nil
+// onReceive or a malformed validate tag panics now, not on the first message.
+func Callback[Req, Resp any](
+	onConnect func(ctx context.Context, conn *Conn) error,
+	onReceive func(ctx context.Context, in Req) (Resp, error),
+	onDisconnect func(ctx context.Context, conn *Conn, err error),
+	opts ...Option,
+) http.Handler {
+	if onReceive == nil {
+		panic("ws: Callback needs an onReceive function")
+	}
+	cfg := newConfig(opts)
+	return &callback{
+		cfg:          cfg,
+		onConnect:    onConnect,
+		onDisconnect: onDisconnect,
+		handle:       newHandle(onReceive, cfg),
+	}
+}
+
+// newHandle wraps onReceive in the untyped function the read loop calls for
+// each message: decode, validate, call, reply. The type switches happen
+// here, once.
+func newHandle[Req, Resp any](onReceive func(context.Context, Req) (Resp, error), cfg *config) func(*Conn, []byte) error {
+	m := newModel(reflect.TypeFor[Req](), cfg)
+	respType := reflect.TypeFor[Resp]()
+	respIsEnvelope := respType.Implements(reflect.TypeFor[enveloper]())
+	respIsInterface := respType.Kind() == reflect.Interface
+	// The Validate method is looked up on *Req for a struct, on Req itself
+	// for a pointer to a struct: on what validation is given.
+	reqIsPointer := m.isPointer
+	target := reflect.PointerTo(m.typ)
+	if reqIsPointer {
+		target = m.typ
+	}
+	selfChecks := target.Implements(reflect.TypeFor[Validator]())
+
+	return func(c *Conn, data []byte) error {
+		ctx := c.ctx
+		req := new(Req)
+		if err := json.Unmarshal(data, req); err != nil {
+			return c.sendEnvelope(http.StatusBadRequest, *decodeErrors(data, err))
+		}
+		if m.isStruct || m.isPointer {
+			if isNull(data) {
+				return c.sendEnvelope(http.StatusBadRequest, *notObject())
+			}
+			var target any = req
+			if reqIsPointer {
+				target = *req
+			}
+			var self Validator
+			if selfChecks {
+				self = target.(Validator)
+			}
+			if list := m.check(ctx, target, self); list != nil {
+				return c.sendEnvelope(http.StatusBadRequest, *list)
+			}
+		}
+
+		var resp Resp
+		err := c.guard("onReceive", func() (err error) {
+			resp, err = onReceive(ctx, *req)
+			return err
+		})
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				return c.sendEnvelope(e.Status, e.Body)
+			}
+			if !errors.Is(err, errPanic) {
+				c.log("ws: onReceive failed", err)
+			}
+			return c.sendEnvelope(http.StatusInternalServerError, internalError)
+		}
+		switch {
+		case respIsEnvelope:
+			status, body := any(resp).(enveloper).envelope()
+			return c.sendEnvelope(status, body)
+		case respIsInterface:
+			if env, ok := any(resp).(enveloper); ok {
+				status, body := env.envelope()
+				return c.sendEnvelope(status, body)
+			}
+		}
+		return c.sendEnvelope(http.StatusOK, resp)
+	}
+}
+
+type callback struct {
+	cfg          *config
+	onConnect    func(context.Context, *Conn) error
+	onDisconnect func(context.Context, *Conn, error)
+	handle       func(*Conn, []byte) error
+}
+
+func (h *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c, err := accept(w, r, h.cfg)
+	if err != nil {
+		return
+	}
+	defer c.release()
+
+	if h.onConnect != nil {
+		if err := c.guard("onConnect", func() error { return h.onConnect(c.ctx, c) }); err != nil {
+			var e *Error
+			switch {
+			case errors.As(err, &e):
+				c.sendEnvelope(e.Status, e.Body)
+				c.close(StatusPolicyViolation, "connection refused", ErrConnectRefused)
+			case errors.Is(err, errPanic):
+				c.close(StatusInternalError, "internal error", err)
+			default:
+				c.log("ws: onConnect refused the connection", err)
+				c.close(StatusPolicyViolation, "connection refused", ErrConnectRefused)
+			}
+			return
+		}
+	}
+	c.startPings(h.cfg.ping(defaultPingInterval))
+
+	err = h.serve(c)
+	if h.onDisconnect != nil {
+		c.guard("onDisconnect", func() error { h.onDisconnect(c.ctx, c, err); return nil })
+	}
+}
+
+// serve reads and answers messages until the connection ends, and returns
+// why it ended.
+func (h *callback) serve(c *Conn) error {
+	for {
+		data, err := c.read(c.ctx)
+		if err != nil {
+			return err
+		}
+		c.busy()
+		err = h.handle(c, data)
+		if !c.idle() {
+			return c.ended(ErrShutdown)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// errPanic marks the error guard returns for a recovered panic.
+var errPanic = errors.New("ws: panic")
+
+// guard runs fn, turning a panic into an error wrapping errPanic. The
+// panic is logged with its stack; nothing of it reaches the client.
+func (c *Conn) guard(where string, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.cfg.logger.ErrorContext(c.ctx, "ws: panic in "+where,
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()),
+				"remote", c.req.RemoteAddr, "path", c.req.URL.Path)
+			err = fmt.Errorf("%w in %s: %v", errPanic, where, r)
+		}
+	}()
+	return fn()
+}
+
+// log logs an error with the connection's attributes.
+func (c *Conn) log(msg string, err error) {
+	c.cfg.logger.ErrorContext(c.ctx, msg, "error", err, "remote", c.req.RemoteAddr, "path", c.req.URL.Path)
+}
