@@ -1,6 +1,6 @@
 module github.com/cafeto-go/ws
 
-go 1.25.14
+go 1.25.0
 
 require (
 	github.com/coder/websocket v1.8.15
