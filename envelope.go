@@ -89,6 +89,13 @@ func (e *Error) Error() string {
 	return "ws: " + strconv.Itoa(e.Status) + " " + http.StatusText(e.Status)
 }
 
+// MarshalJSON encodes the error as the envelope a client receives:
+// {"statusCode": Status, "body": Body}. So conn.SendJSON(ctx, err) answers
+// with it in a [Handler].
+func (e *Error) MarshalJSON() ([]byte, error) {
+	return Status(e.Status, e.Body).MarshalJSON()
+}
+
 // BadRequest returns a 400 [*Error].
 func BadRequest(body any) *Error { return NewError(http.StatusBadRequest, body) }
 
