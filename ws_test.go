@@ -177,7 +177,7 @@ func TestCallbackEnvelopes(t *testing.T) {
 		want string
 	}{
 		{"created", ws.Callback(nil, func(ctx context.Context, in ChatRequest) (ws.StatusEnvelope[ChatResponse], error) {
-			return ws.Created(ChatResponse{Message: in.Message, User: in.User}), nil
+			return ws.Created(ChatResponse(in)), nil
 		}, nil), `{"statusCode":201,"body":{"message":"m","user":"u"}}`},
 		{"accepted", ws.Callback(nil, func(ctx context.Context, in ChatRequest) (ws.StatusEnvelope[string], error) {
 			return ws.Accepted("queued"), nil
