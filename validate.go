@@ -425,7 +425,7 @@ func typeMismatch(e *json.UnmarshalTypeError) (typ, msg string) {
 		return "string_type", "Input should be a valid string"
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		if number && strings.ContainsAny(e.Value, ".eE") {
+		if number && strings.ContainsAny(e.Value[len("number "):], ".eE") {
 			return "int_from_float", "Input should be a valid integer, got a number with a fractional part"
 		}
 		if number {
