@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test of every module in this repository, with the race
+# detector: the library, the example, the router tests, the NATS adapter, the
+# browser tests (which install Chromium with apt-get when it is missing) and
+# the benchmark module's own checks.
+#
+#   ./test.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# The browser tests need Chromium; install it when we can.
+if [ -d e2e ] && [ ! -x /usr/bin/chromium ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "== installing chromium"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+	elif [ "${CI:-}" = true ]; then
+		echo "chromium is missing and cannot be installed" >&2
+		exit 1
+	fi
+fi
+
+status=0
+for mod in $(git ls-files '*go.mod' | xargs -n1 dirname | sort); do
+	echo "== go test $mod"
+	if ! (cd "$mod" && go test -race -count=1 ./...); then
+		status=1
+	fi
+done
+exit $status
