@@ -10,24 +10,26 @@ const composer = $("composer"), input = $("message"), send = $("send"), error = 
 let me = sessionStorage.getItem("name") || "";
 let socket;
 let retries = 0;
+let why = "Offline"; // what the status says until the socket is open again
 // Messages we sent that have no reply yet: replies keep the order of the
 // messages, so the oldest one is the next to be answered.
 const pending = [];
 
 function connect() {
-  setStatus("connecting", "Connecting…");
+  setStatus("connecting", retries ? `${why} · reconnecting…` : "Connecting…");
   const url = new URL("chat", location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   socket = new WebSocket(url);
   socket.onopen = () => {
     retries = 0;
+    why = "Offline";
     setStatus("open", "Connected");
   };
   socket.onmessage = (event) => receive(JSON.parse(event.data));
   socket.onclose = (event) => {
     pending.length = 0;
+    if (event.code === 1001) why = "Server restarting"; // going away: it said so before it left
     const delay = Math.min(500 * 2 ** retries++, 8000) * (0.75 + Math.random() / 2);
-    const why = event.code === 1001 ? "Server restarting" : "Offline";
     setStatus("closed", `${why} · retrying in ${Math.ceil(delay / 1000)} s`);
     setTimeout(connect, delay);
   };

@@ -1,0 +1,297 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+const chromium = "/usr/bin/chromium"
+
+var screenshot = flag.String("screenshot", filepath.Join(os.TempDir(), "cafeto-chat-e2e.png"),
+	"where TestChat saves a screenshot of the chat page")
+
+// chatBin is the chat example, built once by TestMain.
+var chatBin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "chat-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	chatBin = filepath.Join(dir, "chat")
+	build := exec.Command("go", "build", "-o", chatBin, "github.com/cafeto-go/ws/examples/chat")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building the chat example: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// TestChat: two people join, talk, and each sees the other's messages.
+func TestChat(t *testing.T) {
+	srv := startServer(t, "127.0.0.1:0")
+	ana := newPage(t, newBrowser(t))
+	ben := newPage(t, ana)
+
+	run(t, ana, enter(srv.url(), "Ana"), say("Hola!"))
+	run(t, ben, enter(srv.url(), "Ben"), say("Hi Ana, Ben here."))
+	run(t, ana, seeFromOthers("Hi Ana, Ben here."), say("Welcome, Ben. How is the new chat?"))
+	run(t, ben, seeFromOthers("Welcome, Ben. How is the new chat?"), say("Typed, validated and live. Love it!"))
+	run(t, ana, seeFromOthers("Typed, validated and live. Love it!"))
+
+	png, err := chromedp.Run(ana, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(*screenshot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", *screenshot)
+}
+
+// TestValidationError: an empty or over-long message goes to the server,
+// whose 400 errorList shows next to the input; nothing is posted.
+func TestValidationError(t *testing.T) {
+	srv := startServer(t, "127.0.0.1:0")
+	ana := newPage(t, newBrowser(t))
+	run(t, ana, enter(srv.url(), "Ana"))
+
+	for _, tt := range []struct{ message, want string }{
+		{"", "Field required"},
+		{strings.Repeat("a", 501), "String should have at most 500 characters"},
+	} {
+		run(t, ana,
+			paste(tt.message),
+			chromedp.Click(chromedp.ID("send")),
+			waitFor(`document.getElementById("error").textContent === %s &&
+				document.getElementById("message").getAttribute("aria-invalid") === "true"`, tt.want),
+		)
+	}
+	run(t, ana, say("Now a real one."), waitFor(`document.getElementById("error").textContent === ""`))
+	posted, err := chromedp.Run(ana, chromedp.Evaluate[int](`document.querySelectorAll("#messages li").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if posted != 1 {
+		t.Errorf("%d messages posted, want only the valid one", posted)
+	}
+}
+
+// TestReconnect: the server stops (SIGTERM: its clients get 1001) and
+// starts again on the same address; the pages say so, reconnect by
+// themselves and chat again.
+func TestReconnect(t *testing.T) {
+	srv := startServer(t, "127.0.0.1:0")
+	ana := newPage(t, newBrowser(t))
+	ben := newPage(t, ana)
+	run(t, ana, enter(srv.url(), "Ana"), say("Before"))
+	run(t, ben, enter(srv.url(), "Ben"), say("Before too"))
+	run(t, ana, seeFromOthers("Before too"))
+
+	srv.stop(t)
+	for _, page := range []context.Context{ana, ben} {
+		run(t, page, waitFor(`document.getElementById("status").dataset.state !== "open" &&
+			document.getElementById("status").textContent.startsWith(%s) &&
+			document.getElementById("send").disabled`, "Server restarting"))
+	}
+
+	srv = startServer(t, srv.addr)
+	run(t, ana, waitOpen(), say("After"))
+	run(t, ben, waitOpen(), say("After too"))
+	run(t, ana, seeFromOthers("After too"), say("We are back."))
+	run(t, ben, seeFromOthers("We are back."))
+}
+
+// enter opens the page, picks a name and waits for the connection.
+func enter(url, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(url),
+		chromedp.SendKeys(chromedp.ID("name"), name),
+		chromedp.Click(chromedp.CSS("#join button")),
+		chromedp.WaitVisible(chromedp.ID("composer")),
+		waitOpen(),
+	)
+}
+
+func waitOpen() chromedp.Action[chromedp.Void] {
+	return waitFor(`document.getElementById("status").dataset.state === "open"`)
+}
+
+// say sends a message and waits until the server has accepted it: the page
+// shows it as its own and empties the input. A page that has had one
+// message accepted is in the room, since Connect runs before the first
+// message is read.
+func say(message string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		paste(""),
+		chromedp.SendKeys(chromedp.ID("message"), message),
+		chromedp.Click(chromedp.ID("send")),
+		waitFor(`[...document.querySelectorAll("#messages li.mine p")].some(p => p.textContent === %s) &&
+			document.getElementById("message").value === ""`, message),
+	)
+}
+
+// seeFromOthers waits until the page shows message as someone else's.
+func seeFromOthers(message string) chromedp.Action[chromedp.Void] {
+	return waitFor(`[...document.querySelectorAll("#messages li:not(.mine) p")].some(p => p.textContent === %s)`, message)
+}
+
+// paste puts text into the message input at once, as a paste would.
+func paste(text string) chromedp.Action[chromedp.Void] {
+	set := chromedp.Evaluate[string](js(`document.getElementById("message").value = %s`, text))
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := set(ctx, t)
+		return chromedp.Void{}, err
+	}
+}
+
+// waitFor waits until the JavaScript expression is true (see js).
+func waitFor(expr string, args ...string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](js(expr, args...),
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(0))
+}
+
+// js returns the JavaScript expression expr, in which each %s stands for
+// one of args as a JavaScript string.
+func js(expr string, args ...string) string {
+	quoted := make([]any, len(args))
+	for i, a := range args {
+		b, _ := json.Marshal(a)
+		quoted[i] = string(b)
+	}
+	return fmt.Sprintf(expr, quoted...)
+}
+
+// run runs actions on a page. The timeout only keeps a broken page from
+// hanging the suite; nothing here measures time.
+func run(t *testing.T, page context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(page, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newBrowser starts a headless Chromium with a fresh profile for the test.
+// Without Chromium the test skips, or fails under CI=true.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromium); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing: CI must install it (apt-get install -y chromium, as .ci/steps/e2e.sh does)", chromium)
+		}
+		t.Skipf("skipping the browser test: %s is missing; install it with apt-get install -y chromium", chromium)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(960, 720),
+	)
+	ctx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// newPage opens a tab: in a new browser when parent is newBrowser's
+// context, beside parent's tab when it is a page.
+func newPage(t *testing.T, parent context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(parent)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil { // opens the tab, for as long as ctx lives
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// server is the chat example running as a process of its own.
+type server struct {
+	addr string // host:port it listens on
+	done chan error
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	log  strings.Builder
+}
+
+// startServer runs the chat binary with -addr addr and waits until it
+// listens.
+func startServer(t *testing.T, addr string) *server {
+	t.Helper()
+	s := &server{done: make(chan error, 1), cmd: exec.Command(chatBin, "-addr", addr)}
+	pr, pw := io.Pipe()
+	s.cmd.Stderr = pw
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		s.done <- s.cmd.Wait()
+		pw.Close()
+	}()
+	listening := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			s.mu.Lock()
+			s.log.WriteString(sc.Text() + "\n")
+			s.mu.Unlock()
+			if _, addr, ok := strings.Cut(sc.Text(), "listening on http://"); ok {
+				listening <- addr
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			s.stop(t)
+		}
+		if t.Failed() {
+			s.mu.Lock()
+			t.Logf("chat server log:\n%s", s.log.String())
+			s.mu.Unlock()
+		}
+	})
+	select {
+	case s.addr = <-listening:
+		return s
+	case err := <-s.done:
+		s.done <- err
+		t.Fatalf("chat server exited before listening: %v", err)
+		return nil
+	}
+}
+
+func (s *server) url() string { return "http://" + s.addr + "/" }
+
+// stop sends SIGTERM and waits for the graceful shutdown, which must end
+// with exit status 0.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-s.done; err != nil {
+		t.Errorf("chat server: %v", err)
+	}
+}
