@@ -1,0 +1,120 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Broker carries messages between the hubs of an application's processes.
+// github.com/cafeto-go/ws/natsbroker implements it on NATS; [MemoryBroker]
+// connects the hubs of one process.
+//
+// A subject names a room ("room.lobby") or an id ("id.42"): dot-separated
+// tokens of ASCII letters, digits, '-', '_' and '%' (other bytes of a name
+// are written %XX, and an empty name is "%"), valid as they are in NATS
+// subjects and Redis channels. Distinct names give distinct subjects.
+//
+// A hub subscribes to a subject while it has connections in that room or
+// with that id, and publishes every broadcast, which the hubs subscribed to
+// the subject receive, the publishing hub included (it ignores its own).
+//
+// The methods are called concurrently. Subscribe and unsubscribe are called
+// with the hub's membership lock held, so they should not wait on the
+// network for long, and must not call back into the hub.
+type Broker interface {
+	// Publish sends msg to the subscribers of subject on every node. The
+	// hub never modifies msg afterwards; the broker may keep it but must not
+	// modify it. An error means the message was not sent.
+	Publish(ctx context.Context, subject string, msg []byte) error
+
+	// Subscribe calls fn with every message published to subject, until
+	// unsubscribe is called. Messages of one publisher are given to fn in
+	// the order they were published; fn may be called concurrently, returns
+	// quickly, and may keep msg but never modifies it.
+	Subscribe(subject string, fn func(msg []byte)) (unsubscribe func() error, err error)
+}
+
+// MemoryBroker is a [Broker] for the hubs of one process: a hub per
+// listener, or tests that stand in for several servers. Publish calls the
+// subscribers' functions before it returns. The zero value is ready to use;
+// a MemoryBroker is safe for concurrent use.
+type MemoryBroker struct {
+	mu   sync.RWMutex
+	subs map[string][]*memorySub // copied on write: Publish reads without holding mu
+}
+
+type memorySub struct{ fn func([]byte) }
+
+// Publish gives msg to every subscriber of subject.
+func (b *MemoryBroker) Publish(ctx context.Context, subject string, msg []byte) error {
+	b.mu.RLock()
+	subs := b.subs[subject]
+	b.mu.RUnlock()
+	for _, s := range subs {
+		s.fn(msg)
+	}
+	return nil
+}
+
+// Subscribe calls fn with every message published to subject until
+// unsubscribe is called.
+func (b *MemoryBroker) Subscribe(subject string, fn func([]byte)) (func() error, error) {
+	if fn == nil {
+		return nil, errors.New("hub: Subscribe needs a function")
+	}
+	s := &memorySub{fn: fn}
+	b.mu.Lock()
+	if b.subs == nil {
+		b.subs = make(map[string][]*memorySub)
+	}
+	b.subs[subject] = append(slices.Clip(b.subs[subject]), s)
+	b.mu.Unlock()
+	var once sync.Once
+	return func() error {
+		once.Do(func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			subs := slices.DeleteFunc(slices.Clone(b.subs[subject]), func(x *memorySub) bool { return x == s })
+			if len(subs) == 0 {
+				delete(b.subs, subject)
+			} else {
+				b.subs[subject] = subs
+			}
+		})
+		return nil
+	}, nil
+}
+
+const (
+	kindRoom = "room"
+	kindID   = "id"
+)
+
+// subject returns the broker subject of the room or id name: kind, a dot,
+// and name with every byte but ASCII letters, digits, '-' and '_' written
+// as %XX.
+func subject(kind, name string) string {
+	var b strings.Builder
+	b.Grow(len(kind) + 1 + len(name))
+	b.WriteString(kind)
+	b.WriteByte('.')
+	if name == "" {
+		b.WriteByte('%')
+		return b.String()
+	}
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(name); i++ {
+		switch ch := name[i]; {
+		case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z', '0' <= ch && ch <= '9', ch == '-', ch == '_':
+			b.WriteByte(ch)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[ch>>4])
+			b.WriteByte(hex[ch&15])
+		}
+	}
+	return b.String()
+}

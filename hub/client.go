@@ -1,0 +1,196 @@
+package hub
+
+import (
+	"sync"
+
+	"github.com/cafeto-go/ws"
+)
+
+// client is a connection held by a hub: its bounded outbound queue, the
+// writer goroutine that drains it, and the groups it belongs to.
+type client struct {
+	h    *Hub
+	conn *ws.Conn
+
+	mu    sync.Mutex
+	queue [][]byte // messages not yet written, at most h.queueSize
+	gone  bool     // dropped, or too slow: queue nothing more
+
+	wake     chan struct{} // a message was queued into an empty queue
+	done     chan struct{} // closed by stop: the writer returns
+	stopOnce sync.Once
+
+	// Guarded by h.mu.
+	rooms map[string]*group
+	id    *group
+}
+
+func newClient(h *Hub, conn *ws.Conn) *client {
+	return &client{
+		h:    h,
+		conn: conn,
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
+	}
+}
+
+// enqueue queues msg for the writer without blocking. A client whose queue
+// is full is too slow: it queues nothing more and is disconnected.
+func (c *client) enqueue(msg []byte) {
+	c.mu.Lock()
+	if c.gone {
+		c.mu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.h.queueSize {
+		c.gone = true
+		c.queue = nil
+		c.mu.Unlock()
+		go c.h.tooSlow(c)
+		return
+	}
+	c.queue = append(c.queue, msg)
+	first := len(c.queue) == 1
+	c.mu.Unlock()
+	if first {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// stop makes the writer return and drops what is queued.
+func (c *client) stop() {
+	c.stopOnce.Do(func() {
+		c.mu.Lock()
+		c.gone = true
+		c.queue = nil
+		c.mu.Unlock()
+		close(c.done)
+	})
+}
+
+// keepIdle is the capacity of the queue's backing array that a writer
+// keeps while its connection is idle; larger ones are given back.
+const keepIdle = 16
+
+// run writes the queued messages in order, until the client is stopped or
+// the connection ends. It swaps the queue with a second array of its own,
+// so that it writes a whole batch without holding the lock.
+func (c *client) run() {
+	ctx := c.conn.Context()
+	var batch [][]byte
+	for {
+		select {
+		case <-c.wake:
+		case <-c.done:
+			return
+		case <-ctx.Done():
+			c.h.drop(c)
+			return
+		}
+		for {
+			c.mu.Lock()
+			batch, c.queue = c.queue, batch[:0]
+			c.mu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			for i, msg := range batch {
+				select {
+				case <-c.done:
+					return
+				default:
+				}
+				// The connection's own context: ws hands coder/websocket one
+				// that cannot be cancelled, at no cost per write.
+				if err := c.conn.SendText(ctx, msg); err != nil {
+					c.h.drop(c)
+					return
+				}
+				batch[i] = nil
+			}
+		}
+		if cap(batch) > keepIdle {
+			batch = nil
+		}
+	}
+}
+
+// tooSlow disconnects c, whose queue overflowed, with 1008 "too slow".
+// Close may wait for a write under way, so it runs on its own goroutine.
+func (h *Hub) tooSlow(c *client) {
+	h.logger.Warn("hub: connection too slow, disconnecting",
+		"remote", c.conn.Request().RemoteAddr, "queue", h.queueSize)
+	h.drop(c)
+	c.conn.Close(ws.StatusPolicyViolation, "too slow")
+}
+
+// group is a room, or the connections sharing an id: the members on this
+// hub and the subscription to the group's subject at the broker.
+type group struct {
+	kind, name string
+	subject    string
+
+	mu      sync.Mutex
+	members []*client
+	index   map[*client]int // position in members
+
+	unsub func() error // guarded by Hub.smu
+}
+
+func newGroup(kind, name string) *group {
+	return &group{kind: kind, name: name, subject: subject(kind, name), index: make(map[*client]int)}
+}
+
+func (g *group) add(c *client) {
+	g.mu.Lock()
+	g.index[c] = len(g.members)
+	g.members = append(g.members, c)
+	g.mu.Unlock()
+}
+
+// remove removes c and returns the number of members left.
+func (g *group) remove(c *client) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	i, ok := g.index[c]
+	if !ok {
+		return len(g.members)
+	}
+	last := len(g.members) - 1
+	if i != last {
+		g.members[i] = g.members[last]
+		g.index[g.members[i]] = i
+	}
+	g.members[last] = nil
+	g.members = g.members[:last]
+	delete(g.index, c)
+	return len(g.members)
+}
+
+func (g *group) len() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.members)
+}
+
+func (g *group) clear() {
+	g.mu.Lock()
+	g.members = nil
+	clear(g.index)
+	g.mu.Unlock()
+}
+
+// deliver queues msg for every member but except. Holding g.mu through
+// the loop gives every member of the group the same order of messages.
+func (g *group) deliver(msg []byte, except *ws.Conn) {
+	g.mu.Lock()
+	for _, c := range g.members {
+		if c.conn != except {
+			c.enqueue(msg)
+		}
+	}
+	g.mu.Unlock()
+}
