@@ -1,21 +1,25 @@
 module github.com/cafeto-go/ws/bench
 
-go 1.26.0
+go 1.25.0
 
 replace github.com/cafeto-go/ws => ../
 
 require (
-	github.com/coder/websocket v1.8.15 // indirect
+	github.com/cafeto-go/ws v0.0.0-00010101000000-000000000000
+	github.com/coder/websocket v1.8.15
+	github.com/go-playground/validator/v10 v10.30.4
+	github.com/gorilla/websocket v1.5.3
+	github.com/lxzan/gws v1.8.9
+)
+
+require (
 	github.com/dolthub/maphash v0.1.0 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.16 // indirect
 	github.com/go-playground/locales v0.14.2 // indirect
-	github.com/go-playground/universal-translator v0.18.2 // indirect
-	github.com/go-playground/validator/v10 v10.30.6 // indirect
-	github.com/gorilla/websocket v1.5.3 // indirect
+	github.com/go-playground/universal-translator v0.18.1 // indirect
 	github.com/klauspost/compress v1.17.9 // indirect
 	github.com/leodido/go-urn v1.5.0 // indirect
-	github.com/lxzan/gws v1.8.9 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/text v0.43.0 // indirect
+	golang.org/x/crypto v0.55.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
 )

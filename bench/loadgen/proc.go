@@ -78,3 +78,51 @@ func memoryOf(pid int) (memory, error) {
 	}
 	return m, sc.Err()
 }
+
+// machineBusy returns the CPU time all CPUs have spent on anything but
+// idling and waiting for I/O, from the first line of /proc/stat.
+func machineBusy() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected format")
+	}
+	var busy int64
+	for i, s := range f[1:] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: %v", err)
+		}
+		// Columns: user nice system idle iowait irq softirq steal guest
+		// guest_nice; guest time is already part of user and nice.
+		switch i {
+		case 3, 4, 8, 9:
+		default:
+			busy += n
+		}
+	}
+	return time.Duration(busy) * clockTick, nil
+}
+
+// allowedCPUs returns the Cpus_allowed_list of process pid (0 for this
+// process), such as "0-1" or "1".
+func allowedCPUs(pid int) (string, error) {
+	path := "/proc/self/status"
+	if pid > 0 {
+		path = fmt.Sprintf("/proc/%d/status", pid)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	for line := range strings.Lines(string(b)) {
+		if k, v, ok := strings.Cut(line, ":"); ok && k == "Cpus_allowed_list" {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return "", fmt.Errorf("%s: no Cpus_allowed_list", path)
+}

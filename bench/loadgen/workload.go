@@ -40,8 +40,9 @@ const (
 
 // newPool returns n requests with messages of 40–60 characters and users of
 // 5–10 characters; request i lacks its user when i%invalidEvery is
-// invalidEvery-1. The same seed gives the same pool.
-func newPool(n int, seed uint64) []payload {
+// invalidEvery-1. The same seed gives the same pool. With echo, each
+// request must come back unchanged.
+func newPool(n int, seed uint64, echo bool) []payload {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	pool := make([]payload, n)
 	for i := range pool {
@@ -58,6 +59,9 @@ func newPool(n int, seed uint64) []payload {
 			p.want = mustMarshal(chatReply{StatusCode: 200, Body: in})
 		}
 		p.req = mustMarshal(in)
+		if echo {
+			p.want = p.req
+		}
 		v, err := decodeJSON(p.want)
 		if err != nil {
 			panic(err)

@@ -1,0 +1,395 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// serverInfo is how the report names a server; the order of servers is the
+// order of the tables.
+type serverInfo struct {
+	name, label, short string
+}
+
+var servers = []serverInfo{
+	{"cafeto", "ws.Callback (this library)", "ws.Callback"},
+	{"coder", "coder/websocket + encoding/json + validator, hand-written (baseline)", "coder baseline"},
+	{"gorilla", "gorilla/websocket + encoding/json + validator, hand-written", "gorilla"},
+	{"gws", "lxzan/gws + encoding/json + validator, hand-written", "gws"},
+	{"fastapi", "FastAPI + pydantic on uvicorn", "FastAPI"},
+	{"nestjs", "NestJS gateway, platform-ws + ValidationPipe", "NestJS"},
+	{"nodews", "Node ws, hand-written checks", "Node ws"},
+	{"echo", "coder/websocket raw echo (transport ceiling)", "raw echo"},
+}
+
+func serverOf(name string) serverInfo {
+	for _, s := range servers {
+		if s.name == name {
+			return s
+		}
+	}
+	return serverInfo{name, name, name}
+}
+
+func serverRank(name string) int {
+	for i, s := range servers {
+		if s.name == name {
+			return i
+		}
+	}
+	return len(servers)
+}
+
+// results holds the last result of every server and scenario.
+type results struct {
+	load      map[[2]string]Result // by server, scenario
+	idle      map[string]Result    // by server
+	scenarios []Result             // one result of each scenario, ordered
+	servers   []string             // ordered
+}
+
+func readResults(path string) (*results, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rs := &results{load: map[[2]string]Result{}, idle: map[string]Result{}}
+	seenScenario := map[string]bool{}
+	seenServer := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var r Result
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		if !seenServer[r.Server] {
+			seenServer[r.Server] = true
+			rs.servers = append(rs.servers, r.Server)
+		}
+		switch r.Kind {
+		case "load":
+			rs.load[[2]string{r.Server, r.Scenario}] = r
+			if !seenScenario[r.Scenario] {
+				seenScenario[r.Scenario] = true
+				rs.scenarios = append(rs.scenarios, r)
+			}
+		case "idle":
+			rs.idle[r.Server] = r
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(rs.scenarios, func(a, b Result) int {
+		if a.Conns != b.Conns {
+			return a.Conns - b.Conns
+		}
+		return a.Inflight - b.Inflight
+	})
+	slices.SortStableFunc(rs.servers, func(a, b string) int { return serverRank(a) - serverRank(b) })
+	return rs, nil
+}
+
+func scenarioLabel(r Result) string {
+	conns := "connections"
+	if r.Conns == 1 {
+		conns = "connection"
+	}
+	mode := "closed loop"
+	if r.Inflight > 1 {
+		mode = fmt.Sprintf("pipelined, %d in flight", r.Inflight)
+	}
+	return fmt.Sprintf("%s %s, %s", groupDigits(int64(r.Conns)), conns, mode)
+}
+
+func report(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ExitOnError)
+	in := fs.String("in", "results.jsonl", "results written by run and idle")
+	envFile := fs.String("env", "", "extra 'key: value' lines for the environment table")
+	md := fs.String("md", "RESULTS.md", "Markdown report to write")
+	svg := fs.String("svg", "chart.svg", "chart to write")
+	fs.Parse(args)
+
+	rs, err := readResults(*in)
+	if err != nil {
+		return err
+	}
+	var env [][2]string
+	if *envFile != "" {
+		if env, err = readEnv(*envFile); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(*svg, []byte(chart(rs)), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(*md, []byte(markdown(rs, env, *svg)), 0o644)
+}
+
+func readEnv(path string) ([][2]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var env [][2]string
+	for line := range strings.Lines(string(b)) {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.TrimSpace(k) != "" {
+			env = append(env, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
+		}
+	}
+	return env, nil
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	for line := range strings.Lines(string(b)) {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+func kernel() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func markdown(rs *results, env [][2]string, svgPath string) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+
+	p("# Benchmark results\n\n")
+	p("Written by `bench/run.sh` on %s. Every figure below was measured by that run; ", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	p("`results.jsonl` beside this file holds the raw measurements.\n\n")
+	p("| | |\n|---|---|\n")
+	p("| CPU | %s, %d logical CPUs |\n", cpuModel(), runtime.NumCPU())
+	p("| Kernel | Linux %s |\n", kernel())
+	p("| Go | %s |\n", runtime.Version())
+	for _, kv := range env {
+		p("| %s | %s |\n", kv[0], kv[1])
+	}
+	p("\n")
+
+	p("## Workload\n\n")
+	p("Every server answers the same requests at `ws://127.0.0.1:PORT/ws`. A request is one text frame ")
+	p("`{\"message\":\"<40–60 chars>\",\"user\":\"<5–10 chars>\"}`; the server decodes it, checks that `message` is present ")
+	p("and at most 500 characters and `user` present and at most 32, and answers `{\"statusCode\":200,\"body\":{\"message\":…,\"user\":…}}`. ")
+	p("One request in 20 (5%%) lacks `user` and must get exactly `%s`. ", badRequest)
+	p("The load generator checks every reply: status and both echoed fields, or the whole 400 body. The raw echo server ")
+	p("only sends each frame back, and the load generator checks that it gets its own request back.\n\n")
+	p("The server runs on CPU 0 and the load generator on CPU 1 (`taskset`); Go programs therefore run with GOMAXPROCS=1. ")
+	p("A closed loop keeps one request in flight per connection; pipelined keeps 16. The server is started anew for every row. ")
+	p("msg/s counts verified replies in the measured window after a warm-up; p50 and p99 are round trips from write to reply. ")
+	p("CPU is the server's user+system time (`/proc/PID/stat`) during the window per 100,000 replies. ")
+	p("RSS is the server's VmRSS at the end of the run and, in parentheses, its peak (VmHWM). ")
+	p("Client CPU is the load generator's own use of its core: near 100%% means the client, not the server, set the pace.\n\n")
+
+	p("## Throughput, latency, CPU and memory\n\n")
+	for _, s := range rs.scenarios {
+		p("### %s\n\n", scenarioLabel(s))
+		p("| Server | msg/s | p50 µs | p99 µs | server CPU s / 100k msg | RSS MiB (peak) | client CPU |\n")
+		p("|---|--:|--:|--:|--:|--:|--:|\n")
+		for _, name := range rs.servers {
+			r, ok := rs.load[[2]string{name, s.Scenario}]
+			if !ok {
+				continue
+			}
+			label := serverOf(name).label
+			if r.Error != "" {
+				p("| %s | failed | | | | | |\n", label)
+				continue
+			}
+			p("| %s | %s | %s | %s | %.3f | %s (%s) | %.0f%% |\n", label, groupDigits(int64(r.Rate+0.5)),
+				micros(r.P50us), micros(r.P99us), r.CPUPer100k, mib(r.RSSKiB), mib(r.PeakKiB), r.ClientCPUPct)
+		}
+		p("\n")
+	}
+
+	if len(rs.idle) > 0 {
+		p("## Idle memory per connection\n\n")
+		p("The server is started, its VmRSS read, then N connections are opened, each makes one verified round trip ")
+		p("and all stay open and idle for a moment before VmRSS is read again.\n\n")
+		p("| Server | connections | RSS before, MiB | RSS with connections, MiB | KiB per connection |\n")
+		p("|---|--:|--:|--:|--:|\n")
+		for _, name := range rs.servers {
+			r, ok := rs.idle[name]
+			if !ok {
+				continue
+			}
+			if r.Error != "" {
+				p("| %s | %s | failed | | |\n", serverOf(name).label, groupDigits(int64(r.Conns)))
+				continue
+			}
+			p("| %s | %s | %s | %s | %.1f |\n", serverOf(name).label, groupDigits(int64(r.Conns)),
+				mib(r.BaseKiB), mib(r.RSSKiB), r.PerConnKiB)
+		}
+		p("\n")
+	}
+
+	writeRatios(&b, rs)
+
+	p("## Chart\n\n![Messages per second by server and scenario](%s)\n\n", svgPath)
+
+	var failed []Result
+	for _, s := range rs.scenarios {
+		for _, name := range rs.servers {
+			if r, ok := rs.load[[2]string{name, s.Scenario}]; ok && r.Error != "" {
+				failed = append(failed, r)
+			}
+		}
+	}
+	for _, name := range rs.servers {
+		if r, ok := rs.idle[name]; ok && r.Error != "" {
+			failed = append(failed, r)
+		}
+	}
+	if len(failed) > 0 {
+		p("## Failed runs\n\n")
+		for _, r := range failed {
+			p("- %s, %s: %s\n", serverOf(r.Server).label, orIdle(r), oneLine(r.Error))
+		}
+		p("\n")
+	}
+
+	p("## Command lines\n\n")
+	p("Run from `bench/`. The same load generator command, with its `-url`, `-pid` and `-server`, was used for every server.\n\n")
+	for _, name := range rs.servers {
+		p("**%s**\n\n```\n", serverOf(name).label)
+		for _, s := range rs.scenarios {
+			if r, ok := rs.load[[2]string{name, s.Scenario}]; ok {
+				if s.Scenario == rs.scenarios[0].Scenario {
+					p("%s\n", r.ServerCmd)
+				}
+				p("%s\n", r.ClientCmd)
+			}
+		}
+		if r, ok := rs.idle[name]; ok {
+			p("%s\n%s\n", r.ServerCmd, r.ClientCmd)
+		}
+		p("```\n\n")
+	}
+	return b.String()
+}
+
+func writeRatios(w *strings.Builder, rs *results) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	get := func(server, scenario string) (Result, bool) {
+		r, ok := rs.load[[2]string{server, scenario}]
+		return r, ok && r.Error == ""
+	}
+	p("## Ratios\n\n")
+	p("ws.Callback divided by the other server, per scenario. Throughput above 1× and latency, CPU and memory below 1× favour ws.Callback.\n\n")
+	p("### ws.Callback vs the hand-written coder/websocket baseline\n\n")
+	p("| Scenario | msg/s | p50 | p99 | CPU / 100k msg | peak RSS |\n|---|--:|--:|--:|--:|--:|\n")
+	for _, s := range rs.scenarios {
+		a, ok1 := get("cafeto", s.Scenario)
+		c, ok2 := get("coder", s.Scenario)
+		if !ok1 || !ok2 {
+			continue
+		}
+		p("| %s | %s | %s | %s | %s | %s |\n", scenarioLabel(s), ratio(a.Rate, c.Rate), ratio(a.P50us, c.P50us),
+			ratio(a.P99us, c.P99us), ratio(a.CPUPer100k, c.CPUPer100k), ratio(float64(a.PeakKiB), float64(c.PeakKiB)))
+	}
+	if a, c := rs.idle["cafeto"], rs.idle["coder"]; a.Error == "" && c.Error == "" && a.PerConnKiB > 0 && c.PerConnKiB > 0 {
+		p("| idle memory per connection | | | | | %s |\n", ratio(a.PerConnKiB, c.PerConnKiB))
+	}
+	p("\n")
+
+	for _, peer := range []string{"fastapi", "nestjs"} {
+		p("### ws.Callback vs %s\n\n", serverOf(peer).label)
+		p("| Scenario | msg/s | p50 | p99 | CPU / 100k msg | peak RSS |\n|---|--:|--:|--:|--:|--:|\n")
+		for _, s := range rs.scenarios {
+			a, ok1 := get("cafeto", s.Scenario)
+			o, ok2 := get(peer, s.Scenario)
+			if !ok1 || !ok2 {
+				continue
+			}
+			p("| %s | %s | %s | %s | %s | %s |\n", scenarioLabel(s), ratio(a.Rate, o.Rate), ratio(a.P50us, o.P50us),
+				ratio(a.P99us, o.P99us), ratio(a.CPUPer100k, o.CPUPer100k), ratio(float64(a.PeakKiB), float64(o.PeakKiB)))
+		}
+		if a, o := rs.idle["cafeto"], rs.idle[peer]; a.Error == "" && o.Error == "" && a.PerConnKiB > 0 && o.PerConnKiB > 0 {
+			p("| idle memory per connection | | | | | %s |\n", ratio(a.PerConnKiB, o.PerConnKiB))
+		}
+		p("\n")
+	}
+}
+
+func orIdle(r Result) string {
+	if r.Kind == "idle" {
+		return fmt.Sprintf("idle with %s connections", groupDigits(int64(r.Conns)))
+	}
+	return scenarioLabel(r)
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
+
+func ratio(a, b float64) string {
+	if a <= 0 || b <= 0 {
+		return "–"
+	}
+	r := a / b
+	switch {
+	case r >= 100:
+		return fmt.Sprintf("%.0f×", r)
+	case r >= 10:
+		return fmt.Sprintf("%.1f×", r)
+	default:
+		return fmt.Sprintf("%.2f×", r)
+	}
+}
+
+func micros(us float64) string {
+	if us >= 100 {
+		return groupDigits(int64(us + 0.5))
+	}
+	return fmt.Sprintf("%.1f", us)
+}
+
+func mib(kib int64) string {
+	return fmt.Sprintf("%.1f", float64(kib)/1024)
+}
+
+// groupDigits writes n with commas between thousands: 12,345.
+func groupDigits(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"encoding/xml"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestReport(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "results.jsonl")
+	lines := []Result{
+		{Kind: "load", Server: "coder", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 20000, P50us: 90, P99us: 400, CPUPer100k: 4, PeakKiB: 20480},
+		{Kind: "load", Server: "cafeto", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 25000, P50us: 80, P99us: 300, CPUPer100k: 3, PeakKiB: 10240},
+		{Kind: "load", Server: "cafeto", Scenario: "c1-i16", Conns: 1, Inflight: 16, Rate: 30000, P50us: 500, P99us: 900, CPUPer100k: 2, PeakKiB: 10240},
+		{Kind: "load", Server: "fastapi", Scenario: "c1-i16", Conns: 1, Inflight: 16, Error: "connection 0: EOF"},
+		{Kind: "idle", Server: "cafeto", Conns: 10000, BaseKiB: 8000, RSSKiB: 108000, PerConnKiB: 10},
+		{Kind: "idle", Server: "coder", Conns: 10000, BaseKiB: 8000, RSSKiB: 208000, PerConnKiB: 20},
+	}
+	for _, r := range lines {
+		if err := appendJSON(in, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	md, svg := filepath.Join(dir, "RESULTS.md"), filepath.Join(dir, "chart.svg")
+	if err := report([]string{"-in", in, "-md", md, "-svg", svg}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, want := range []string{
+		"### 1 connection, pipelined, 16 in flight", // ordered by connections first
+		"| ws.Callback (this library) | 25,000 | 80.0 | 300 | 3.000 | 0.0 (10.0) |",
+		"| 100 connections, closed loop | 1.25× | 0.89× | 0.75× | 0.75× | 0.50× |",
+		"| idle memory per connection | | | | | 0.50× |",
+		"| FastAPI + pydantic on uvicorn | failed |",
+		"## Failed runs",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("RESULTS.md lacks %q:\n%s", want, text)
+		}
+	}
+	if i, j := strings.Index(text, "### 1 connection"), strings.Index(text, "### 100 connections"); i > j {
+		t.Error("scenarios are not ordered by connections")
+	}
+
+	f, err := os.Open(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d := xml.NewDecoder(f)
+	for {
+		if _, err := d.Token(); err != nil {
+			if err != io.EOF {
+				t.Errorf("chart.svg is not well-formed XML: %v", err)
+			}
+			break
+		}
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	for _, tt := range []struct{ got, want string }{
+		{groupDigits(0), "0"},
+		{groupDigits(999), "999"},
+		{groupDigits(1000), "1,000"},
+		{groupDigits(1234567), "1,234,567"},
+		{ratio(3, 2), "1.50×"},
+		{ratio(30, 2), "15.0×"},
+		{ratio(300, 2), "150×"},
+		{ratio(1, 0), "–"},
+		{shortRate(987), "987"},
+		{shortRate(12345), "12.3k"},
+		{shortRate(456789), "457k"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/cafeto-go/ws/bench/internal/chat"
+)
+
+// testServer answers with chat.Handler; tamper may change, hold back or
+// reorder the replies of one connection: it gets the n-th reply and returns
+// the frames to send now.
+func testServer(t *testing.T, tamper func(n int, reply []byte) [][]byte) string {
+	t.Helper()
+	h := chat.NewHandler()
+	var upgrader websocket.Upgrader
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for n := 0; ; n++ {
+			_, data, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			out, err := h.Handle(data)
+			if err != nil {
+				return
+			}
+			frames := [][]byte{out}
+			if tamper != nil {
+				frames = tamper(n, out)
+			}
+			for _, f := range frames {
+				if err := c.WriteMessage(websocket.TextMessage, f); err != nil {
+					return
+				}
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+func countConfig(url string, inflight int) loadConfig {
+	return loadConfig{url: url, conns: 2, inflight: inflight, count: 400, timeout: 5 * time.Second, seed: 1}
+}
+
+func TestRunVerifiesEveryReply(t *testing.T) {
+	url := testServer(t, nil)
+	for _, inflight := range []int{1, 16} {
+		res, err := runLoad(context.Background(), countConfig(url, inflight))
+		if err != nil {
+			t.Fatalf("inflight %d: %v", inflight, err)
+		}
+		if res.Replies != 400 || res.Invalid != 400/invalidEvery || res.Failures != 0 {
+			t.Errorf("inflight %d: %d replies, %d invalid, %d failures; want 400, %d, 0",
+				inflight, res.Replies, res.Invalid, res.Failures, 400/invalidEvery)
+		}
+		if res.Rate <= 0 || res.P99us <= 0 || res.P50us > res.P99us {
+			t.Errorf("inflight %d: rate %v, p50 %v, p99 %v", inflight, res.Rate, res.P50us, res.P99us)
+		}
+	}
+}
+
+func TestRunTimeWindow(t *testing.T) {
+	url := testServer(t, nil)
+	cfg := loadConfig{url: url, conns: 3, inflight: 4, warmup: 100 * time.Millisecond, duration: 300 * time.Millisecond, seed: 1}
+	res, err := runLoad(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Replies == 0 || res.Seconds < 0.29 || res.Seconds > 1 {
+		t.Errorf("%d replies in %v s", res.Replies, res.Seconds)
+	}
+}
+
+func TestRunCatchesWrongReplies(t *testing.T) {
+	url := testServer(t, func(n int, reply []byte) [][]byte {
+		if n == 37 {
+			reply = bytes.Replace(reply, []byte(`"user":"`), []byte(`"user":"x`), 1)
+			reply = bytes.Replace(reply, []byte(`"Field required"`), []byte(`"field required"`), 1)
+		}
+		return [][]byte{reply}
+	})
+	for _, inflight := range []int{1, 16} {
+		res, err := runLoad(context.Background(), countConfig(url, inflight))
+		if err != nil {
+			t.Fatalf("inflight %d: %v", inflight, err)
+		}
+		if res.Failures != 2 || res.Replies != 398 {
+			t.Errorf("inflight %d: %d failures, %d replies; want 2 and 398", inflight, res.Failures, res.Replies)
+		}
+	}
+}
+
+func TestRunAcceptsReorderedReplies(t *testing.T) {
+	var held []byte
+	url := testServer(t, func(n int, reply []byte) [][]byte {
+		// Answer requests 10 and 11 of each connection in reverse order.
+		switch n {
+		case 10:
+			held = reply
+			return nil
+		case 11:
+			return [][]byte{reply, held}
+		}
+		return [][]byte{reply}
+	})
+	cfg := countConfig(url, 16)
+	cfg.conns = 1
+	res, err := runLoad(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failures != 0 || res.Replies != 400 || res.Reordered != 1 {
+		t.Errorf("%d failures, %d replies, %d reordered; want 0, 400, 1", res.Failures, res.Replies, res.Reordered)
+	}
+}
+
+func TestRunCatchesMissingReplies(t *testing.T) {
+	url := testServer(t, func(n int, reply []byte) [][]byte {
+		if n == 5 {
+			return nil
+		}
+		return [][]byte{reply}
+	})
+	for _, inflight := range []int{1, 16} {
+		cfg := countConfig(url, inflight)
+		cfg.timeout = time.Second
+		if _, err := runLoad(context.Background(), cfg); err == nil {
+			t.Errorf("inflight %d: a missing reply went unnoticed", inflight)
+		}
+	}
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestPool(t *testing.T) {
+	pool := newPool(poolSize, 7, false)
+	invalid := 0
+	for i, p := range pool {
+		var in chatRequest
+		if err := json.Unmarshal(p.req, &in); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if n := len(in.Message); n < 40 || n > 60 {
+			t.Errorf("request %d: message of %d characters", i, n)
+		}
+		if !p.valid {
+			invalid++
+			if in.User != "" || string(p.want) != badRequest {
+				t.Errorf("request %d should lack its user and expect the 400: %s", i, p.req)
+			}
+			continue
+		}
+		if n := len(in.User); n < 5 || n > 10 {
+			t.Errorf("request %d: user of %d characters", i, n)
+		}
+		if strings.ContainsAny(in.Message+in.User, `"\<>&`) {
+			t.Errorf("request %d needs escaping: %s", i, p.req)
+		}
+	}
+	if want := poolSize / invalidEvery; invalid != want {
+		t.Errorf("%d invalid requests, want %d", invalid, want)
+	}
+	if again := newPool(poolSize, 7, false); string(again[3].req) != string(pool[3].req) {
+		t.Error("the same seed gave another pool")
+	}
+}
+
+func TestReplyMatches(t *testing.T) {
+	pool := newPool(invalidEvery, 1, false)
+	ok, bad := &pool[0], &pool[invalidEvery-1]
+	var in chatRequest
+	if err := json.Unmarshal(ok.req, &in); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		p     *payload
+		reply string
+		want  bool
+	}{
+		{"canonical", ok, string(ok.want), true},
+		{"other layout", ok, `{ "body": {"user": "` + in.User + `", "message": "` + in.Message + `"}, "statusCode": 200 }`, true},
+		{"wrong status", ok, `{"statusCode":201,"body":{"message":"` + in.Message + `","user":"` + in.User + `"}}`, false},
+		{"wrong user", ok, `{"statusCode":200,"body":{"message":"` + in.Message + `","user":"x"}}`, false},
+		{"missing field", ok, `{"statusCode":200,"body":{"message":"` + in.Message + `"}}`, false},
+		{"extra field", ok, `{"statusCode":200,"body":{"message":"` + in.Message + `","user":"` + in.User + `","x":1}}`, false},
+		{"trailing data", ok, string(ok.want) + `{}`, false},
+		{"not JSON", ok, `{"statusCode":200`, false},
+		{"400 for a valid request", ok, badRequest, false},
+		{"exact 400", bad, badRequest, true},
+		{"400 other layout", bad, `{"statusCode": 400, "body": {"errorList": [{"msg": "Field required", "type": "missing", "loc": ["user"]}]}}`, true},
+		{"400 other message", bad, `{"statusCode":400,"body":{"errorList":[{"loc":["user"],"type":"missing","msg":"field required"}]}}`, false},
+		{"400 other type", bad, `{"statusCode":400,"body":{"errorList":[{"loc":["user"],"type":"value_error.missing","msg":"Field required"}]}}`, false},
+		{"400 with extra errors", bad, `{"statusCode":400,"body":{"errorList":[{"loc":["user"],"type":"missing","msg":"Field required"},{"loc":["message"],"type":"missing","msg":"Field required"}]}}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := reply{raw: []byte(tt.reply)}
+			if got := r.matches(tt.p); got != tt.want {
+				t.Errorf("matches(%s) = %v, want %v", tt.reply, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEchoPool(t *testing.T) {
+	for _, p := range newPool(40, 1, true) {
+		if r := (reply{raw: p.req}); !r.matches(&p) {
+			t.Fatalf("echo of %s does not match", p.req)
+		}
+	}
+}

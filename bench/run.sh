@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Runs the whole benchmark on this machine and writes RESULTS.md, chart.svg
+# and results.jsonl beside this script. Needs root for apt-get, 2 or more
+# CPUs, and reaches only the Go module proxy, Debian and npm.
+#
+#   bench/run.sh                       full run, about 20 minutes
+#   QUICK=1 bench/run.sh               short windows, 2,000 idle connections
+#   SERVERS="cafeto coder" bench/run.sh   only some servers
+#   NO_INSTALL=1 bench/run.sh          skip apt-get and npm
+set -euo pipefail
+cd "$(dirname "$0")"
+# shellcheck source=servers.sh
+source ./servers.sh
+
+QUICK=${QUICK:-0}
+if [[ $QUICK == 1 ]]; then
+	WARMUP=1s DURATION=3s IDLE_CONNS=2000
+else
+	WARMUP=2s DURATION=10s IDLE_CONNS=10000
+fi
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+SCENARIOS=("1 1" "1 16" "100 1" "100 16" "1000 1" "1000 16")
+read -r -a SERVERS <<<"${SERVERS:-cafeto coder gorilla gws fastapi nestjs nodews echo}"
+
+if (($(nproc) < 2)); then
+	echo "run.sh needs two CPUs: one for the server, one for the load generator" >&2
+	exit 1
+fi
+started=$(date +%s)
+
+wants() {
+	local s
+	for s in "${SERVERS[@]}"; do
+		for want in "$@"; do
+			[[ $s == "$want" ]] && return 0
+		done
+	done
+	return 1
+}
+
+if [[ ${NO_INSTALL:-0} != 1 ]]; then
+	if wants fastapi; then
+		echo "== installing FastAPI and uvicorn from Debian"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			python3-fastapi python3-uvicorn python3-websockets python3-uvloop python3-httptools >/dev/null
+	fi
+	if wants nestjs nodews; then
+		echo "== installing the Node.js servers"
+		(cd servers/node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+	fi
+fi
+
+echo "== building the Go servers and the load generator"
+go_wanted=()
+for s in "${SERVERS[@]}"; do
+	[[ " ${GO_SERVERS[*]} " == *" $s "* ]] && go_wanted+=("$s")
+done
+build_go "${go_wanted[@]}"
+
+# Every connection is a file descriptor in the server and in the client.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+if (($(ulimit -n) < IDLE_CONNS + 1000)); then
+	IDLE_CONNS=$(($(ulimit -n) - 1000))
+	echo "open files limited to $(ulimit -n): idle test with $IDLE_CONNS connections" >&2
+fi
+
+rm -rf logs results.jsonl
+mkdir -p logs
+trap stop_server EXIT
+
+env_file=logs/env.txt
+{
+	if [[ $QUICK == 1 ]]; then
+		echo "Run: QUICK=1 (warm-up $WARMUP, measured window $DURATION per row)"
+	else
+		echo "Run: full (warm-up $WARMUP, measured window $DURATION per row)"
+	fi
+	echo "Pinning: server on CPU $SERVER_CPU, load generator on CPU $CLIENT_CPU"
+	echo "Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "Go modules: $(go list -m -f '{{.Path}} {{.Version}}' github.com/coder/websocket github.com/gorilla/websocket github.com/lxzan/gws github.com/go-playground/validator/v10 | paste -sd, - | sed 's/,/, /g')"
+	if wants fastapi; then
+		echo "Python: $(/usr/bin/python3 -c 'import sys, fastapi, pydantic, uvicorn, starlette, websockets
+v = lambda m: getattr(m, "__version__", getattr(m, "VERSION", "?"))
+print(sys.version.split()[0], "with FastAPI", v(fastapi), "pydantic", v(pydantic), "starlette", v(starlette), "uvicorn", v(uvicorn), "websockets", v(websockets))' 2>/dev/null || echo "not installed")"
+	fi
+	if wants nestjs nodews; then
+		echo "Node.js: $(node --version) with NestJS $(node -p 'require("./servers/node/node_modules/@nestjs/core/package.json").version'), @nestjs/platform-ws $(node -p 'require("./servers/node/node_modules/@nestjs/platform-ws/package.json").version'), class-validator $(node -p 'require("./servers/node/node_modules/class-validator/package.json").version'), ws $(node -p 'require("./servers/node/node_modules/ws/package.json").version')"
+	fi
+} >"$env_file"
+
+available() {
+	case $1 in
+	fastapi) /usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null ;;
+	nestjs) [[ -f servers/node/dist/nest/main.js ]] ;;
+	nodews) [[ -d servers/node/node_modules/ws ]] ;;
+	*) [[ -x bin/$1 ]] ;;
+	esac
+}
+
+failures=0
+skipped=()
+for server in "${SERVERS[@]}"; do
+	if ! available "$server"; then
+		echo "== $server is not available: skipped" >&2
+		skipped+=("$server")
+		continue
+	fi
+	url="ws://127.0.0.1:$(server_port "$server")/ws"
+	# shellcheck disable=SC2207
+	extra=($(loadgen_flags "$server"))
+	echo "== $server"
+	for sc in "${SCENARIOS[@]}"; do
+		read -r conns inflight <<<"$sc"
+		start_server "$server" "$SERVER_CPU"
+		taskset -c "$CLIENT_CPU" bin/loadgen run -url "$url" -pid "$SERVER_PID" -server "$server" \
+			-server-cmd "$SERVER_CMD" -conns "$conns" -inflight "$inflight" \
+			-warmup "$WARMUP" -duration "$DURATION" "${extra[@]}" -out results.jsonl ||
+			failures=$((failures + 1))
+		stop_server
+	done
+	start_server "$server" "$SERVER_CPU"
+	taskset -c "$CLIENT_CPU" bin/loadgen idle -url "$url" -pid "$SERVER_PID" -server "$server" \
+		-server-cmd "$SERVER_CMD" -conns "$IDLE_CONNS" -timeout 5m "${extra[@]}" -out results.jsonl ||
+		failures=$((failures + 1))
+	stop_server
+done
+
+if ((${#skipped[@]} > 0)); then
+	echo "Not run: ${skipped[*]}" >>"$env_file"
+fi
+echo "Duration of the whole run: $((($(date +%s) - started) / 60)) min" >>"$env_file"
+bin/loadgen report -in results.jsonl -env "$env_file" -md RESULTS.md -svg chart.svg
+echo "== wrote bench/RESULTS.md and bench/chart.svg in $(($(date +%s) - started)) s; $failures failed runs"
+((failures == 0))
