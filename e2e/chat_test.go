@@ -113,7 +113,7 @@ func TestReconnect(t *testing.T) {
 			document.getElementById("send").disabled`, "Server restarting"))
 	}
 
-	srv = startServer(t, srv.addr)
+	startServer(t, srv.addr) // on the same address; its cleanup stops it
 	run(t, ana, waitOpen(), say("After"))
 	run(t, ben, waitOpen(), say("After too"))
 	run(t, ana, seeFromOthers("After too"), say("We are back."))

@@ -72,7 +72,7 @@ function show({ message, user, at }) {
   item.innerHTML = `<span class="avatar"></span><div class="bubble"><div class="meta"><b></b> <time></time></div><p></p></div>`;
   const avatar = item.querySelector(".avatar");
   avatar.textContent = user.slice(0, 1).toUpperCase();
-  avatar.style.background = `hsl(${hue(user)} 60% 52%)`;
+  avatar.style.background = colorOf(user);
   item.querySelector("b").textContent = user;
   const time = item.querySelector("time");
   time.dateTime = at;
@@ -82,11 +82,12 @@ function show({ message, user, at }) {
   item.scrollIntoView({ block: "end" });
 }
 
-// hue gives every name a color of its own.
-function hue(s) {
+// colorOf gives every name a color of its own.
+const colors = ["#e11d48", "#0891b2", "#7c3aed", "#ea580c", "#2563eb", "#16a34a", "#c026d3", "#0d9488"];
+function colorOf(name) {
   let h = 0;
-  for (const c of s) h = (h * 31 + c.codePointAt(0)) % 360;
-  return h;
+  for (const c of name) h = (h * 31 + c.codePointAt(0)) >>> 0;
+  return colors[h % colors.length];
 }
 
 function enter() {
