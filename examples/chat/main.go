@@ -83,7 +83,8 @@ func newMux(conns *ws.Group) *http.ServeMux {
 }
 
 // echo is the traditional method: receive and send JSON yourself, with no
-// envelope and no validation.
+// envelope and no validation. As in the seed's loop, any error ends it,
+// a message that is not JSON too, and the connection closes with 1000.
 func echo(ctx context.Context, conn *ws.Conn) error {
 	// Your code on connect here.
 	for {
