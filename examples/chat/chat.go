@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/hub"
 )
 
 // ChatRequest is one message a client sends. The validate tags are checked
@@ -26,31 +26,33 @@ type ChatMessage struct {
 	At      time.Time `json:"at"` // RFC 3339, UTC
 }
 
+// room is the one room of this chat.
+const room = "lobby"
+
 // Chat is the controller of GET /chat: its methods are the connection's
-// callbacks.
+// callbacks. The hub holds the room's members, each with a bounded queue of
+// its own: a client too slow to keep up is disconnected with 1008.
 type Chat struct {
-	room *room
+	hub *hub.Hub
 }
 
 // Connect puts a new connection in the room.
 func (c *Chat) Connect(ctx context.Context, conn *ws.Conn) error {
-	c.room.join(conn)
-	return nil
+	return c.hub.Join(conn, room)
 }
 
 // Receive gets every valid message. It pushes the message to the others in
-// the room and returns it, so the sender gets it as its 200 reply.
+// the room, in the same envelope as a reply, and returns it: the sender gets
+// it as its 200 reply.
 func (c *Chat) Receive(ctx context.Context, in ChatRequest) (ChatMessage, error) {
 	msg := ChatMessage{Message: in.Message, User: in.User, At: time.Now().UTC().Truncate(time.Second)}
-	push, err := json.Marshal(ws.Ok(msg)) // encoded once for every recipient
-	if err != nil {
-		return ChatMessage{}, err
+	if err := c.hub.BroadcastExcept(ctx, room, ws.ConnFromContext(ctx), ws.Ok(msg)); err != nil {
+		return ChatMessage{}, err // the client gets a 500; the error is logged
 	}
-	c.room.broadcastExcept(ws.ConnFromContext(ctx), push)
 	return msg, nil
 }
 
 // Disconnect takes a connection out of the room, whatever ended it.
 func (c *Chat) Disconnect(ctx context.Context, conn *ws.Conn, err error) {
-	c.room.leave(conn)
+	c.hub.LeaveAll(conn)
 }

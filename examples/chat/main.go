@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/hub"
 )
 
 //go:embed static
@@ -73,7 +74,7 @@ func newMux(conns *ws.Group) *http.ServeMux {
 		panic(err)
 	}
 	logger := ws.WithLogger(slog.Default())
-	chat := &Chat{room: newRoom()}
+	chat := &Chat{hub: hub.New(hub.WithLogger(slog.Default()))}
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(page))
