@@ -53,6 +53,7 @@ type StatusCode = websocket.StatusCode
 const (
 	StatusNormalClosure   = websocket.StatusNormalClosure           // 1000
 	StatusGoingAway       = websocket.StatusGoingAway               // 1001: server shutdown
+	StatusProtocolError   = websocket.StatusProtocolError           // 1002: the peer broke the protocol
 	StatusInvalidPayload  = websocket.StatusInvalidFramePayloadData // 1007: invalid UTF-8
 	StatusPolicyViolation = websocket.StatusPolicyViolation         // 1008: onConnect refused
 	StatusMessageTooBig   = websocket.StatusMessageTooBig           // 1009: over the read limit

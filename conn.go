@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -232,7 +233,7 @@ func (c *Conn) ReceiveJSON(ctx context.Context, v any) error {
 func (c *Conn) read(ctx context.Context) ([]byte, error) {
 	typ, r, err := c.ws.Reader(c.opCtx(ctx))
 	if err != nil {
-		return nil, c.ended(err)
+		return nil, c.readFailed(err)
 	}
 	c.rbuf.Reset()
 	if _, err := c.rbuf.ReadFrom(r); err != nil {
@@ -240,13 +241,29 @@ func (c *Conn) read(ctx context.Context) ([]byte, error) {
 			// coder/websocket has sent close 1009 already.
 			return nil, c.ended(&closeError{code: StatusMessageTooBig, reason: "message too big", cause: err})
 		}
-		return nil, c.ended(err)
+		return nil, c.readFailed(err)
 	}
 	data := c.rbuf.Bytes()
 	if typ == websocket.MessageText && !utf8.Valid(data) {
 		return nil, c.close(StatusInvalidPayload, "invalid UTF-8", ErrInvalidUTF8)
 	}
 	return data, nil
+}
+
+// readFailed explains a failed read. A peer that broke the protocol (an
+// unmasked frame, a reserved opcode or RSV bit, an oversized or fragmented
+// control frame, an invalid close code, a stray continuation) is closed with
+// 1002: coder/websocket has sent that close frame already, except for an
+// unmasked frame, where it sends none.
+func (c *Conn) readFailed(err error) error {
+	var ne net.Error
+	switch {
+	case CloseStatus(err) != -1, errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, net.ErrClosed), errors.As(err, &ne),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return c.ended(err)
+	}
+	return c.close(StatusProtocolError, "protocol error", err)
 }
 
 // Close closes the connection with a close frame holding code and reason
