@@ -643,11 +643,13 @@ func TestPongTimeout(t *testing.T) {
 }
 
 // TestPingsKeepAnsweringClientAlive: a client that answers pings stays
-// connected across many of them and keeps getting replies.
+// connected across several of them and keeps getting replies.
 func TestPingsKeepAnsweringClientAlive(t *testing.T) {
 	t.Parallel()
 	p := newRelProbe(t)
-	url := relServe(t, p, ws.WithPingInterval(20*time.Millisecond))
+	// Each pong must come within the interval: leave room for a loaded
+	// machine.
+	url := relServe(t, p, ws.WithPingInterval(250*time.Millisecond))
 	rc := rawDial(t, url)
 	pings := make(chan struct{}, 1)
 	texts := make(chan string, 1)
@@ -670,11 +672,11 @@ func TestPingsKeepAnsweringClientAlive(t *testing.T) {
 			}
 		}
 	}()
-	for range 5 {
+	for range 3 {
 		select {
 		case <-pings:
-		case <-time.After(relTimeout):
-			t.Fatal("no ping came")
+		case err := <-p.ended:
+			t.Fatalf("connection ended although the client answered pings: %v", err)
 		}
 	}
 	rc.write(t, rawFrame{fin: true, op: opText, payload: []byte(`{"id":3,"text":"t3"}`), masked: true}.bytes())
