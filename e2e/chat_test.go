@@ -47,8 +47,9 @@ func TestMain(m *testing.M) {
 
 // TestChat: two people join, talk, and each sees the other's messages.
 func TestChat(t *testing.T) {
+	browser := newBrowser(t)
 	srv := startServer(t, "127.0.0.1:0")
-	ana := newPage(t, newBrowser(t))
+	ana := newPage(t, browser)
 	ben := newPage(t, ana)
 
 	run(t, ana, enter(srv.url(), "Ana"), say("Hola!"))
@@ -70,8 +71,9 @@ func TestChat(t *testing.T) {
 // TestValidationError: an empty or over-long message goes to the server,
 // whose 400 errorList shows next to the input; nothing is posted.
 func TestValidationError(t *testing.T) {
+	browser := newBrowser(t)
 	srv := startServer(t, "127.0.0.1:0")
-	ana := newPage(t, newBrowser(t))
+	ana := newPage(t, browser)
 	run(t, ana, enter(srv.url(), "Ana"))
 
 	for _, tt := range []struct{ message, want string }{
@@ -99,8 +101,9 @@ func TestValidationError(t *testing.T) {
 // starts again on the same address; the pages say so, reconnect by
 // themselves and chat again.
 func TestReconnect(t *testing.T) {
+	browser := newBrowser(t)
 	srv := startServer(t, "127.0.0.1:0")
-	ana := newPage(t, newBrowser(t))
+	ana := newPage(t, browser)
 	ben := newPage(t, ana)
 	run(t, ana, enter(srv.url(), "Ana"), say("Before"))
 	run(t, ben, enter(srv.url(), "Ben"), say("Before too"))

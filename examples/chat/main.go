@@ -37,6 +37,8 @@ var static embed.FS
 func main() {
 	addr := flag.String("addr", "localhost:8080", "address to listen on")
 	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 
 	var conns ws.Group
 	srv := &http.Server{Handler: newMux(&conns), ReadHeaderTimeout: 10 * time.Second}
@@ -45,9 +47,6 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("chat listening on http://%s", ln.Addr())
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
