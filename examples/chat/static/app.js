@@ -71,7 +71,7 @@ function show({ message, user, at }) {
   item.className = user === me ? "mine" : "";
   item.innerHTML = `<span class="avatar"></span><div class="bubble"><div class="meta"><b></b> <time></time></div><p></p></div>`;
   const avatar = item.querySelector(".avatar");
-  avatar.textContent = user.slice(0, 1).toUpperCase();
+  avatar.textContent = [...user][0].toUpperCase();
   avatar.style.background = colorOf(user);
   item.querySelector("b").textContent = user;
   const time = item.querySelector("time");
@@ -82,7 +82,7 @@ function show({ message, user, at }) {
   item.scrollIntoView({ block: "end" });
 }
 
-// colorOf gives every name a color of its own.
+// colorOf picks a color for a name, the same one every time.
 const colors = ["#e11d48", "#0891b2", "#7c3aed", "#ea580c", "#2563eb", "#16a34a", "#c026d3", "#0d9488"];
 function colorOf(name) {
   let h = 0;
