@@ -100,7 +100,7 @@ type relProbe struct {
 	disconnects map[*ws.Conn]int
 }
 
-func newRelProbe(t *testing.T) *relProbe {
+func newRelProbe(t testing.TB) *relProbe {
 	p := &relProbe{
 		ended:       make(chan error, 4096),
 		connects:    make(map[*ws.Conn]int),
@@ -165,7 +165,7 @@ func relEcho(ctx context.Context, in relReq) (relResp, error) {
 
 // relServe serves the echo handler, with the probe's callbacks and group,
 // on a test server, and returns its URL.
-func relServe(t *testing.T, p *relProbe, opts ...ws.Option) string {
+func relServe(t testing.TB, p *relProbe, opts ...ws.Option) string {
 	t.Helper()
 	opts = append([]ws.Option{ws.WithGroup(&p.group)}, opts...)
 	srv := httptest.NewServer(ws.Callback(p.onConnect, relEcho, p.onDisconnect, opts...))
@@ -1271,6 +1271,8 @@ func (c *rawConn) mask(p []byte) []byte {
 	return p
 }
 
+var errServerMasked = errors.New("server sent a masked frame")
+
 type rawRead struct {
 	fin     bool
 	op      byte
@@ -1285,7 +1287,7 @@ func (c *rawConn) readFrame() (rawRead, error) {
 		return rawRead{}, err
 	}
 	if h[1]&0x80 != 0 {
-		return rawRead{}, errors.New("server sent a masked frame")
+		return rawRead{}, errServerMasked
 	}
 	n := int64(h[1] & 0x7f)
 	switch n {
