@@ -1,0 +1,214 @@
+// Package natsbroker carries the broadcasts of github.com/cafeto-go/ws/hub
+// between servers over NATS (github.com/nats-io/nats.go), so that the
+// members of a room receive its messages wherever they are connected.
+//
+//	nc, err := nats.Connect(url, nats.MaxReconnects(-1))
+//	...
+//	b := natsbroker.New(nc)
+//	defer b.Close()
+//	h := hub.New(hub.WithBroker(b))
+//
+// Rooms and ids map to NATS subjects under a prefix: room "lobby" is
+// "cafeto.ws.room.lobby", id "42" is "cafeto.ws.id.42" (bytes other than
+// ASCII letters, digits, '-' and '_' are written %XX). A hub subscribes to
+// a subject only while it has members in that room, so a server receives
+// the traffic of its own rooms only.
+//
+// # Delivery
+//
+// NATS core is at-most-once, and so is this broker: nothing is stored.
+// Within that, a broadcast reaches each member once, and the messages of
+// one publisher arrive in order. When the connection to NATS is lost:
+//
+//   - the hub still delivers to the members on its own server;
+//   - broadcasts of this server are kept by nats.go in its reconnect buffer
+//     (8 MiB by default, [nats.ReconnectBufSize]) and published once it
+//     reconnects; beyond the buffer, Broadcast returns an error;
+//   - broadcasts of other servers published during the outage, and until
+//     nats.go has subscribed again after reconnecting, never reach this
+//     server's members: they are lost, not replayed.
+//
+// nats.go reconnects and subscribes again by itself; allow it to retry
+// for as long as the server lives, with [nats.MaxReconnects](-1). A
+// message that does not fit the subscriber's buffer (a server that cannot
+// keep up, see [WithBuffer]) is dropped by nats.go, which reports
+// [nats.ErrSlowConsumer] to the connection's error handler.
+package natsbroker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/cafeto-go/ws/hub"
+	"github.com/nats-io/nats.go"
+)
+
+var _ hub.Broker = (*Broker)(nil)
+
+// DefaultPrefix is the subject prefix when [WithPrefix] is not given.
+const DefaultPrefix = "cafeto.ws"
+
+// DefaultBuffer is the number of received messages that may wait for
+// delivery when [WithBuffer] is not given.
+const DefaultBuffer = 65536
+
+// Option configures [New].
+type Option func(*config)
+
+type config struct {
+	prefix string
+	buffer int
+}
+
+// WithPrefix puts the subjects under prefix instead of [DefaultPrefix]
+// ("cafeto.ws"), to keep the hubs of two applications on one NATS apart.
+// It panics if prefix is empty, ends with a dot or holds a wildcard or a
+// space.
+func WithPrefix(prefix string) Option {
+	if prefix == "" || strings.HasSuffix(prefix, ".") || strings.ContainsAny(prefix, "*> \t\r\n") {
+		panic("natsbroker: invalid subject prefix " + fmt.Sprintf("%q", prefix))
+	}
+	return func(c *config) { c.prefix = prefix }
+}
+
+// WithBuffer sets how many received messages may wait for the hub
+// (default [DefaultBuffer], 65536). One goroutine hands them to the hub,
+// which only queues them; when the buffer is full, nats.go drops what
+// arrives. It panics if n < 1.
+func WithBuffer(n int) Option {
+	if n < 1 {
+		panic("natsbroker: buffer must be at least 1")
+	}
+	return func(c *config) { c.buffer = n }
+}
+
+// Broker is a hub.Broker on a NATS connection. It is safe for concurrent
+// use. Several brokers, and so several hubs, may share one connection.
+type Broker struct {
+	nc     *nats.Conn
+	prefix string
+
+	msgs chan *nats.Msg // of every subscription; never closed: nats.go may still send
+	quit chan struct{}
+	done chan struct{} // the dispatcher has returned
+
+	mu     sync.RWMutex
+	subs   map[*nats.Subscription]func([]byte)
+	closed bool
+}
+
+// ErrClosed is returned by a broker's methods once it has been closed.
+var ErrClosed = errors.New("natsbroker: closed")
+
+// New returns a broker that publishes and subscribes on nc. The connection
+// stays the caller's: Close does not close it.
+func New(nc *nats.Conn, opts ...Option) *Broker {
+	if nc == nil {
+		panic("natsbroker: New needs a connection")
+	}
+	cfg := config{prefix: DefaultPrefix, buffer: DefaultBuffer}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	b := &Broker{
+		nc:     nc,
+		prefix: cfg.prefix + ".",
+		msgs:   make(chan *nats.Msg, cfg.buffer),
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
+		subs:   make(map[*nats.Subscription]func([]byte)),
+	}
+	go b.dispatch()
+	return b
+}
+
+// Publish publishes msg on the prefixed subject. nats.go buffers it: a nil
+// error means it was accepted for sending, not that anybody received it.
+func (b *Broker) Publish(ctx context.Context, subject string, msg []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return b.nc.Publish(b.prefix+subject, msg)
+}
+
+// Subscribe calls fn, on the broker's one delivery goroutine, with every
+// message published on the prefixed subject, until unsubscribe is called.
+func (b *Broker) Subscribe(subject string, fn func([]byte)) (unsubscribe func() error, err error) {
+	if fn == nil {
+		return nil, errors.New("natsbroker: Subscribe needs a function")
+	}
+	// Held until fn is recorded, so that the dispatcher finds it for the
+	// first message.
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, ErrClosed
+	}
+	sub, err := b.nc.ChanSubscribe(b.prefix+subject, b.msgs)
+	if err != nil {
+		return nil, err
+	}
+	b.subs[sub] = fn
+	return func() error { return b.unsubscribe(sub) }, nil
+}
+
+func (b *Broker) unsubscribe(sub *nats.Subscription) error {
+	b.mu.Lock()
+	_, ok := b.subs[sub]
+	delete(b.subs, sub)
+	b.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	err := sub.Unsubscribe()
+	if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrBadSubscription) {
+		return nil // gone with the connection
+	}
+	return err
+}
+
+// Close ends the broker's subscriptions and its delivery goroutine. It
+// does not close the NATS connection. Close the hubs using the broker
+// first.
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	subs := b.subs
+	b.subs = make(map[*nats.Subscription]func([]byte))
+	b.mu.Unlock()
+	var errs []error
+	for sub := range subs {
+		if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) && !errors.Is(err, nats.ErrBadSubscription) {
+			errs = append(errs, err)
+		}
+	}
+	close(b.quit)
+	<-b.done
+	return errors.Join(errs...)
+}
+
+// dispatch hands every received message to the function of its
+// subscription, in the order NATS delivered them.
+func (b *Broker) dispatch() {
+	defer close(b.done)
+	for {
+		select {
+		case m := <-b.msgs:
+			b.mu.RLock()
+			fn := b.subs[m.Sub]
+			b.mu.RUnlock()
+			if fn != nil {
+				fn(m.Data)
+			}
+		case <-b.quit:
+			return
+		}
+	}
+}
