@@ -50,6 +50,7 @@ type Conn struct {
 
 	cmu    sync.Mutex
 	cause  error       // why the connection ended, when the server ended it; first one wins
+	gone   bool        // a read or write has failed: the connection has ended
 	values map[any]any // per-connection state: Set and Get
 }
 
@@ -316,10 +317,19 @@ func (c *Conn) setCause(err error) error {
 func (c *Conn) ended(err error) error {
 	c.cmu.Lock()
 	defer c.cmu.Unlock()
+	c.gone = true
 	if c.cause != nil {
 		return c.cause
 	}
 	return err
+}
+
+// hasEnded reports whether the connection has ended: a read or write
+// failed, or the server closed it.
+func (c *Conn) hasEnded() bool {
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	return c.gone || c.cause != nil
 }
 
 // startPings pings the peer every interval, from a timer: no goroutine sits

@@ -66,8 +66,9 @@ func (c *config) ping(def time.Duration) time.Duration {
 // JSON yourself.
 //
 // When fn returns nil the connection closes with 1000 (normal closure);
-// when it returns an error, with 1011 (internal error) unless the peer has
-// closed already. The error is logged, and its text is not sent. A panic in
+// when it returns an error, with 1011 (internal error) and the error is
+// logged (its text is not sent), unless the connection had ended already
+// (the peer closed or went away): then there is nothing to report. A panic in
 // fn is recovered, logged with its stack, and closes with 1011.
 func Handler(fn func(ctx context.Context, conn *Conn) error, opts ...Option) http.Handler {
 	if fn == nil {
@@ -85,8 +86,9 @@ func Handler(fn func(ctx context.Context, conn *Conn) error, opts ...Option) htt
 		switch {
 		case err == nil:
 			c.Close(StatusNormalClosure, "")
-		case CloseStatus(err) != -1 || errors.Is(err, ErrClosed) || errors.Is(err, ErrShutdown):
-			// The connection has ended already.
+		case c.hasEnded():
+			// The connection had ended already: the peer closed or went
+			// away, or the server closed it. Nothing to report.
 		default:
 			c.log("ws: handler failed", err)
 			c.close(StatusInternalError, "internal error", err)

@@ -781,3 +781,29 @@ func TestPushWhileReplying(t *testing.T) {
 	equal(t, "replies", replies, pushes)
 	equal(t, "pushes", pushed, pushes)
 }
+
+// A traditional handler that returns the error of a connection the peer
+// dropped has nothing to report: no error log, no 1011.
+func TestHandlerPeerGone(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	h := ws.Handler(func(ctx context.Context, conn *ws.Conn) error {
+		for {
+			var in any
+			if err := conn.ReceiveJSON(ctx, &in); err != nil {
+				return err
+			}
+		}
+	}, ws.WithLogger(newLogger(&logs)))
+	done := make(chan struct{})
+	c := dial(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(done)
+		h.ServeHTTP(w, r)
+	}))
+	send(t, c, `{}`)
+	c.CloseNow()
+	<-done
+	if log := logs.String(); log != "" {
+		t.Fatalf("a dropped peer was logged as a failure:\n%s", log)
+	}
+}
