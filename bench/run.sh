@@ -3,8 +3,9 @@
 # and results.jsonl beside this script. Needs root for apt-get, 2 or more
 # CPUs, and reaches only the Go module proxy, Debian and npm.
 #
-#   bench/run.sh                       full run, about 20 minutes
-#   QUICK=1 bench/run.sh               short windows, 2,000 idle connections
+#   bench/run.sh                       full run, about 22 minutes
+#   QUICK=1 bench/run.sh               one short round, 2,000 idle connections, about 5 minutes
+#   ROUNDS=1 bench/run.sh              measure every row once instead of twice
 #   SERVERS="cafeto coder" bench/run.sh   only some servers
 #   NO_INSTALL=1 bench/run.sh          skip apt-get and npm
 set -euo pipefail
@@ -14,9 +15,9 @@ source ./servers.sh
 
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then
-	WARMUP=1s DURATION=3s IDLE_CONNS=2000
+	WARMUP=1s DURATION=3s IDLE_CONNS=2000 ROUNDS=${ROUNDS:-1}
 else
-	WARMUP=2s DURATION=10s IDLE_CONNS=10000
+	WARMUP=2s DURATION=7s IDLE_CONNS=10000 ROUNDS=${ROUNDS:-2}
 fi
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -72,11 +73,9 @@ trap stop_server EXIT
 
 env_file=logs/env.txt
 {
-	if [[ $QUICK == 1 ]]; then
-		echo "Run: QUICK=1 (warm-up $WARMUP, measured window $DURATION per row)"
-	else
-		echo "Run: full (warm-up $WARMUP, measured window $DURATION per row)"
-	fi
+	mode=full
+	[[ $QUICK == 1 ]] && mode=QUICK=1
+	echo "Run: $mode, $ROUNDS round(s) of every row, warm-up $WARMUP, measured window $DURATION"
 	echo "Pinning: server on CPU $SERVER_CPU, load generator on CPU $CLIENT_CPU"
 	echo "Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "Go modules: $(go list -m -f '{{.Path}} {{.Version}}' github.com/coder/websocket github.com/gorilla/websocket github.com/lxzan/gws github.com/go-playground/validator/v10 | paste -sd, - | sed 's/,/, /g')"
@@ -101,30 +100,42 @@ available() {
 
 failures=0
 skipped=()
+runnable=()
 for server in "${SERVERS[@]}"; do
-	if ! available "$server"; then
+	if available "$server"; then
+		runnable+=("$server")
+	else
 		echo "== $server is not available: skipped" >&2
 		skipped+=("$server")
-		continue
 	fi
+done
+
+# measure KIND SERVER [FLAGS...] starts SERVER on its CPU, runs the load
+# generator on the other and stops the server.
+measure() {
+	local kind=$1 server=$2 url
+	shift 2
 	url="ws://127.0.0.1:$(server_port "$server")/ws"
 	# shellcheck disable=SC2207
-	extra=($(loadgen_flags "$server"))
-	echo "== $server"
-	for sc in "${SCENARIOS[@]}"; do
-		read -r conns inflight <<<"$sc"
-		start_server "$server" "$SERVER_CPU"
-		taskset -c "$CLIENT_CPU" bin/loadgen run -url "$url" -pid "$SERVER_PID" -server "$server" \
-			-server-cmd "$SERVER_CMD" -conns "$conns" -inflight "$inflight" \
-			-warmup "$WARMUP" -duration "$DURATION" "${extra[@]}" -out results.jsonl ||
-			failures=$((failures + 1))
-		stop_server
-	done
+	local extra=($(loadgen_flags "$server"))
 	start_server "$server" "$SERVER_CPU"
-	taskset -c "$CLIENT_CPU" bin/loadgen idle -url "$url" -pid "$SERVER_PID" -server "$server" \
-		-server-cmd "$SERVER_CMD" -conns "$IDLE_CONNS" -timeout 5m "${extra[@]}" -out results.jsonl ||
+	taskset -c "$CLIENT_CPU" bin/loadgen "$kind" -url "$url" -pid "$SERVER_PID" -server "$server" \
+		-server-cmd "$SERVER_CMD" "$@" "${extra[@]}" -out results.jsonl ||
 		failures=$((failures + 1))
 	stop_server
+}
+
+for ((round = 1; round <= ROUNDS; round++)); do
+	for server in "${runnable[@]}"; do
+		echo "== round $round of $ROUNDS: $server"
+		for sc in "${SCENARIOS[@]}"; do
+			read -r conns inflight <<<"$sc"
+			measure run "$server" -conns "$conns" -inflight "$inflight" -warmup "$WARMUP" -duration "$DURATION"
+		done
+		if ((round == 1)); then
+			measure idle "$server" -conns "$IDLE_CONNS" -timeout 5m
+		fi
+	done
 done
 
 if ((${#skipped[@]} > 0)); then
