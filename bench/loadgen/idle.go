@@ -63,6 +63,16 @@ func runIdle(ctx context.Context, cfg loadConfig, settle time.Duration) (Result,
 	if firstErr != nil {
 		return res, firstErr
 	}
+	// Keep reading so that the servers' keepalive pings get their pongs.
+	for _, c := range clients {
+		go func() {
+			for {
+				if _, _, err := c.conn.NextReader(); err != nil {
+					return
+				}
+			}
+		}()
+	}
 
 	select {
 	case <-time.After(settle):
