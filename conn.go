@@ -27,6 +27,7 @@ import (
 // [Callback], whose loop does the reading.
 type Conn struct {
 	ws  *websocket.Conn
+	nc  net.Conn // what ws runs on; nil if the ResponseWriter hid it
 	req *http.Request
 	cfg *config
 	ctx context.Context // the connection's context; carries the Conn
@@ -297,6 +298,11 @@ func (c *Conn) close(code StatusCode, reason string, why error) error {
 // for a peer that is not there any more.
 func (c *Conn) closeNow(why error) {
 	c.setCause(&closeError{code: -1, cause: why})
+	if c.nc != nil {
+		// Ends a close handshake under way too, which CloseNow would
+		// wait for.
+		c.nc.Close()
+	}
 	c.ws.CloseNow()
 }
 

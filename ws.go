@@ -1,10 +1,12 @@
 package ws
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"reflect"
 	"runtime/debug"
@@ -38,19 +40,55 @@ func accept(w http.ResponseWriter, r *http.Request, cfg *config) (*Conn, error) 
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return nil, ErrShutdown
 	}
-	wc, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: cfg.originPatterns})
+	rec := recordHijack(w)
+	wc, err := websocket.Accept(rec, r, &websocket.AcceptOptions{OriginPatterns: cfg.originPatterns})
 	if err != nil {
 		cfg.logger.DebugContext(r.Context(), "ws: handshake refused", "remote", r.RemoteAddr, "path", r.URL.Path, "error", err)
 		return nil, err
 	}
 	wc.SetReadLimit(cfg.readLimit)
 	c := newConn(wc, r, cfg)
+	if h, ok := rec.(*hijackRecorder); ok {
+		c.nc = h.nc
+	}
 	if g := cfg.group; g != nil && !g.add(c) {
 		c.ws.Close(StatusGoingAway, "going away")
 		c.release()
 		return nil, ErrShutdown
 	}
 	return c, nil
+}
+
+// hijackRecorder keeps the net.Conn that websocket.Accept hijacks: closing
+// it is the only way to drop a connection whose close handshake is under
+// way, which coder/websocket's CloseNow waits for.
+type hijackRecorder struct {
+	http.ResponseWriter
+	hj http.Hijacker
+	nc net.Conn
+}
+
+func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := h.hj.Hijack()
+	h.nc = nc
+	return nc, brw, err
+}
+
+func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+// recordHijack wraps w in a hijackRecorder, or returns w itself when it
+// cannot be hijacked (Accept then answers 501).
+func recordHijack(w http.ResponseWriter) http.ResponseWriter {
+	for rw := w; ; {
+		switch t := rw.(type) {
+		case http.Hijacker:
+			return &hijackRecorder{ResponseWriter: w, hj: t}
+		case interface{ Unwrap() http.ResponseWriter }:
+			rw = t.Unwrap()
+		default:
+			return w
+		}
+	}
 }
 
 // ping returns the ping interval: the configured one, or def.
