@@ -64,7 +64,7 @@ func (h *Hub) send(ctx context.Context, kind, name string, except *ws.Conn, v an
 		}
 	}
 	if g != nil {
-		g.deliver(frame[headerLen:], except)
+		g.deliver(&message{data: frame[headerLen:]}, except)
 	}
 	return nil
 }
@@ -110,6 +110,6 @@ func (h *Hub) receiver(g *group) func([]byte) {
 		if [nodeIDLen]byte(frame[1:headerLen]) == h.node {
 			return
 		}
-		g.deliver(frame[headerLen:], nil)
+		g.deliver(&message{data: frame[headerLen:]}, nil)
 	}
 }

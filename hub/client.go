@@ -13,7 +13,7 @@ type client struct {
 	conn *ws.Conn
 
 	mu    sync.Mutex
-	queue [][]byte // messages not yet written, at most h.queueSize
+	queue []*message // not yet written, at most h.queueSize
 	gone  bool     // dropped, or too slow: queue nothing more
 
 	wake     chan struct{} // a message was queued into an empty queue
@@ -34,9 +34,13 @@ func newClient(h *Hub, conn *ws.Conn) *client {
 	}
 }
 
+// message is one frame for many recipients: a pointer to it is 8 bytes of
+// a queue, a third of a slice.
+type message struct{ data []byte }
+
 // enqueue queues msg for the writer without blocking. A client whose queue
 // is full is too slow: it queues nothing more and is disconnected.
-func (c *client) enqueue(msg []byte) {
+func (c *client) enqueue(msg *message) {
 	c.mu.Lock()
 	if c.gone {
 		c.mu.Unlock()
@@ -80,7 +84,7 @@ const keepIdle = 16
 // so that it writes a whole batch without holding the lock.
 func (c *client) run() {
 	ctx := c.conn.Context()
-	var batch [][]byte
+	var batch []*message
 	for {
 		select {
 		case <-c.wake:
@@ -93,6 +97,9 @@ func (c *client) run() {
 		for {
 			c.mu.Lock()
 			batch, c.queue = c.queue, batch[:0]
+			if len(batch) == 0 && cap(c.queue) > keepIdle {
+				c.queue = nil // idle: give a large array back
+			}
 			c.mu.Unlock()
 			if len(batch) == 0 {
 				break
@@ -105,7 +112,7 @@ func (c *client) run() {
 				}
 				// The connection's own context: ws hands coder/websocket one
 				// that cannot be cancelled, at no cost per write.
-				if err := c.conn.SendText(ctx, msg); err != nil {
+				if err := c.conn.SendText(ctx, msg.data); err != nil {
 					c.h.drop(c)
 					return
 				}
@@ -185,7 +192,7 @@ func (g *group) clear() {
 
 // deliver queues msg for every member but except. Holding g.mu through
 // the loop gives every member of the group the same order of messages.
-func (g *group) deliver(msg []byte, except *ws.Conn) {
+func (g *group) deliver(msg *message, except *ws.Conn) {
 	g.mu.Lock()
 	for _, c := range g.members {
 		if c.conn != except {

@@ -86,8 +86,9 @@ func WithBroker(b Broker) Option {
 // WithQueueSize bounds the outbound queue of each connection to n messages
 // (default [DefaultQueueSize], 256). A connection whose queue is full when
 // a message arrives for it is disconnected with 1008 "too slow". The queue
-// holds references to messages shared by all recipients, 24 bytes a queued
-// message; its backing array grows with use up to n. It panics if n < 1.
+// holds pointers to messages shared by all recipients, 8 bytes a queued
+// message; its backing array grows with use up to n and is given back when
+// the connection is idle. It panics if n < 1.
 func WithQueueSize(n int) Option {
 	if n < 1 {
 		panic("hub: queue size must be at least 1")
