@@ -23,7 +23,7 @@ import (
 
 // startNATS starts an embedded NATS server on 127.0.0.1:port (0: any free
 // port) and stops it when the test ends.
-func startNATS(t *testing.T, port int) *server.Server {
+func startNATS(t testing.TB, port int) *server.Server {
 	t.Helper()
 	if port == 0 {
 		port = server.RANDOM_PORT
