@@ -14,7 +14,7 @@ type client struct {
 
 	mu    sync.Mutex
 	queue []*message // not yet written, at most h.queueSize
-	gone  bool     // dropped, or too slow: queue nothing more
+	gone  bool       // dropped, or too slow: queue nothing more
 
 	wake     chan struct{} // a message was queued into an empty queue
 	done     chan struct{} // closed by stop: the writer returns
