@@ -315,33 +315,9 @@ func FuzzReceiveJSON(f *testing.F) {
 // they are, the server answers with well-formed frames only, closes with a
 // status from the set it uses, and runs onDisconnect exactly once.
 func FuzzFrames(f *testing.F) {
-	masked := func(fs ...rawFrame) []byte {
-		var b []byte
-		for _, fr := range fs {
-			fr.masked = true
-			b = append(b, fr.bytes()...)
-		}
-		return b
+	for _, seed := range frameSeeds() {
+		f.Add(seed)
 	}
-	// A zero mask key leaves payloads readable, so mutations of the seeds
-	// stay meaningful.
-	saved := rawMaskKey
-	rawMaskKey = [4]byte{}
-	f.Add(masked(rawFrame{fin: true, op: opText, payload: []byte(`{"id":1,"text":"a"}`)}))
-	f.Add(masked(rawFrame{fin: true, op: opBinary, payload: []byte(`{"id":1,"text":"a"}`)}))
-	f.Add(masked(rawFrame{fin: false, op: opText, payload: []byte(`{"id":1,`)}, rawFrame{fin: true, op: opPing, payload: []byte("p")}, rawFrame{fin: true, op: opContinuation, payload: []byte(`"text":"a"}`)}))
-	f.Add(masked(rawFrame{fin: true, op: opPing, payload: []byte("hello")}, rawFrame{fin: true, op: opPong}))
-	f.Add(masked(rawFrame{fin: true, op: opClose, payload: []byte{0x03, 0xe8, 'b', 'y', 'e'}}))
-	f.Add(masked(rawFrame{fin: true, op: opClose, payload: []byte{0x03, 0xed}}))
-	f.Add(masked(rawFrame{fin: true, op: opText, payload: []byte("\xff\xfe")}))
-	f.Add(masked(rawFrame{fin: true, op: opText, payload: bytes.Repeat([]byte("a"), 200)}))
-	f.Add(masked(rawFrame{fin: true, op: 0x3, payload: []byte("x")}))
-	f.Add(masked(rawFrame{fin: true, rsv: 0x40, op: opText, payload: []byte("{}")}))
-	f.Add(rawFrame{fin: true, op: opText, payload: []byte(`{"text":"a"}`)}.bytes())
-	f.Add(rawFrame{fin: true, op: opText, length: 1 << 40}.header())
-	f.Add([]byte{})
-	rawMaskKey = saved
-
 	p := newRelProbe(f)
 	url := relServe(f, p, ws.WithReadLimit(4096))
 
@@ -405,6 +381,38 @@ func relServer[Req, Resp any](tb testing.TB, p *relProbe, receive func(context.C
 	tb.Helper()
 	opts = append([]ws.Option{ws.WithGroup(&p.group)}, opts...)
 	return relServerFor(tb, ws.Callback(p.onConnect, receive, p.onDisconnect, opts...))
+}
+
+// frameSeeds are FuzzFrames' seeds: frames masked with a zero key, which
+// leaves their payloads readable so that mutations stay meaningful, and a
+// few that break the rules.
+func frameSeeds() [][]byte {
+	masked := func(fs ...rawFrame) []byte {
+		var b []byte
+		for _, fr := range fs {
+			fr.masked, fr.zeroKey = true, true
+			b = append(b, fr.bytes()...)
+		}
+		return b
+	}
+	return [][]byte{
+		masked(rawFrame{fin: true, op: opText, payload: []byte(`{"id":1,"text":"a"}`)}),
+		masked(rawFrame{fin: true, op: opBinary, payload: []byte(`{"id":1,"text":"a"}`)}),
+		masked(rawFrame{fin: false, op: opText, payload: []byte(`{"id":1,`)}, rawFrame{fin: true, op: opPing, payload: []byte("p")}, rawFrame{fin: true, op: opContinuation, payload: []byte(`"text":"a"}`)}),
+		masked(rawFrame{fin: true, op: opPing, payload: []byte("hello")}, rawFrame{fin: true, op: opPong}),
+		masked(rawFrame{fin: true, op: opText, payload: []byte(`{"id":1,"text":"a"}`)}, rawFrame{fin: true, op: opText, payload: []byte(`{"text":5}`)}, rawFrame{fin: true, op: opClose, payload: []byte{0x03, 0xe8}}),
+		masked(rawFrame{fin: true, op: opClose, payload: []byte{0x03, 0xe8, 'b', 'y', 'e'}}),
+		masked(rawFrame{fin: true, op: opClose, payload: []byte{0x03, 0xed}}),
+		masked(rawFrame{fin: true, op: opClose}),
+		masked(rawFrame{fin: true, op: opText, payload: []byte("\xff\xfe")}),
+		masked(rawFrame{fin: true, op: opText, payload: bytes.Repeat([]byte("a"), 200)}),
+		masked(rawFrame{fin: true, op: 0x3, payload: []byte("x")}),
+		masked(rawFrame{fin: true, rsv: 0x40, op: opText, payload: []byte("{}")}),
+		masked(rawFrame{fin: true, op: opContinuation, payload: []byte("{}")}),
+		rawFrame{fin: true, op: opText, payload: []byte(`{"text":"a"}`)}.bytes(),
+		rawFrame{fin: true, op: opText, length: 1 << 40}.header(),
+		{},
+	}
 }
 
 // relServerFor serves h on a test server and returns its URL.

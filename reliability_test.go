@@ -1176,9 +1176,17 @@ type rawFrame struct {
 	masked  bool
 	payload []byte
 	length  int64
+	zeroKey bool // mask with 00 00 00 00, which leaves the payload readable
 }
 
 var rawMaskKey = [4]byte{0x37, 0xfa, 0x21, 0x3d}
+
+func (f rawFrame) key() [4]byte {
+	if f.zeroKey {
+		return [4]byte{}
+	}
+	return rawMaskKey
+}
 
 // header encodes the frame's header, masked with rawMaskKey when the frame
 // is masked or announces a length of its own.
@@ -1209,7 +1217,8 @@ func (f rawFrame) header() []byte {
 		}
 	}
 	if masked {
-		h = append(h, rawMaskKey[:]...)
+		key := f.key()
+		h = append(h, key[:]...)
 	}
 	return h
 }
@@ -1218,8 +1227,9 @@ func (f rawFrame) header() []byte {
 func (f rawFrame) bytes() []byte {
 	p := append([]byte(nil), f.payload...)
 	if f.masked {
+		key := f.key()
 		for i := range p {
-			p[i] ^= rawMaskKey[i%4]
+			p[i] ^= key[i%4]
 		}
 	}
 	return append(f.header(), p...)
