@@ -649,7 +649,7 @@ func TestPingsKeepAnsweringClientAlive(t *testing.T) {
 	p := newRelProbe(t)
 	// Each pong must come within the interval: leave room for a loaded
 	// machine.
-	url := relServe(t, p, ws.WithPingInterval(250*time.Millisecond))
+	url := relServe(t, p, ws.WithPingInterval(500*time.Millisecond))
 	rc := rawDial(t, url)
 	pings := make(chan struct{}, 1)
 	texts := make(chan string, 1)
