@@ -313,17 +313,31 @@ func FuzzReceiveJSON(f *testing.F) {
 
 // FuzzFrames writes arbitrary bytes after a hand-made upgrade. Whatever
 // they are, the server answers with well-formed frames only, closes with a
-// status from the set it uses, and runs onDisconnect exactly once.
+// status valid on the wire, and runs onDisconnect exactly once.
 func FuzzFrames(f *testing.F) {
 	for _, seed := range frameSeeds() {
 		f.Add(seed)
 	}
-	p := newRelProbe(f)
-	url := relServe(f, p, ws.WithReadLimit(4096))
+	// onDisconnect reports each connection by its client's address.
+	type ended struct {
+		client string
+		err    error
+	}
+	disconnects := make(chan ended, 16)
+	var g ws.Group
+	url := relServerFor(f, ws.Callback(nil, relEcho, func(ctx context.Context, c *ws.Conn, err error) {
+		disconnects <- ended{c.Request().RemoteAddr, err}
+	}, ws.WithGroup(&g), ws.WithReadLimit(4096)))
+	f.Cleanup(func() { g.Shutdown(context.Background()) })
 
-	allowed := map[int]bool{1000: true, 1002: true, 1007: true, 1009: true}
+	// The server closes with 1002, 1007 or 1009 itself, and echoes a
+	// client's close: any code valid on the wire.
+	allowed := func(code int) bool {
+		return code >= 1000 && code <= 1014 && code != 1004 && code != 1005 && code != 1006 || code >= 3000 && code <= 4999
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rc := rawDial(t, url)
+		client := rc.nc.LocalAddr().String()
 		go func() {
 			rc.nc.Write(data)
 			// Then the client sends nothing more: the server reads EOF.
@@ -356,7 +370,7 @@ func FuzzFrames(f *testing.F) {
 				if len(fr.payload) >= 2 {
 					code = int(fr.payload[0])<<8 | int(fr.payload[1])
 				}
-				if len(fr.payload) > 0 && !allowed[code] {
+				if len(fr.payload) > 0 && !allowed(code) {
 					t.Fatalf("close code %d (%q)", code, fr.payload)
 				}
 				relNoLeak(t, "close reason", string(fr.payload[min(2, len(fr.payload)):]))
@@ -365,11 +379,21 @@ func FuzzFrames(f *testing.F) {
 			}
 		}
 		rc.nc.Close()
-		// onDisconnect ran, once, for this connection.
-		p.next(t)
+		// onDisconnect runs for this connection, and for no other.
 		select {
-		case err := <-p.ended:
-			t.Fatalf("a second onDisconnect: %v", err)
+		case d := <-disconnects:
+			if d.client != client {
+				t.Fatalf("onDisconnect for %s (%v) while %s was the only connection", d.client, d.err, client)
+			}
+			if d.err == nil {
+				t.Fatal("onDisconnect got a nil error")
+			}
+		case <-time.After(relTimeout):
+			t.Fatal("onDisconnect did not run")
+		}
+		select {
+		case d := <-disconnects:
+			t.Fatalf("a second onDisconnect, for %s (%v); this connection was %s", d.client, d.err, client)
 		default:
 		}
 	})
