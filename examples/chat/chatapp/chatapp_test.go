@@ -1,4 +1,4 @@
-package main
+package chatapp
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/hub"
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 )
@@ -25,7 +26,7 @@ type envelope struct {
 func newServer(t *testing.T) (*httptest.Server, *ws.Group) {
 	t.Helper()
 	conns := new(ws.Group)
-	srv := httptest.NewServer(newMux(conns))
+	srv := httptest.NewServer(NewMux(conns, hub.New()))
 	t.Cleanup(srv.Close)
 	return srv, conns
 }

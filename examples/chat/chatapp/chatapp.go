@@ -1,0 +1,86 @@
+// Package chatapp is the chat of examples/chat: a room served with typed
+// WebSocket callbacks, its page, and the seed's traditional echo endpoint.
+// It is a package of its own so that examples/chatnats serves the same app
+// with its rooms shared over NATS.
+package chatapp
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"io/fs"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/hub"
+)
+
+//go:embed static
+var static embed.FS
+
+// Serve serves the chat on addr until ctx is done, then shuts down
+// gracefully: it stops accepting, closes every WebSocket connection with
+// 1001 (going away) and waits for their Disconnect callbacks.
+func Serve(ctx context.Context, addr string, h *hub.Hub) error {
+	var conns ws.Group
+	srv := &http.Server{Handler: NewMux(&conns, h), ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	log.Printf("chat listening on http://%s", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+
+	log.Print("shutting down")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(srv.Shutdown(ctx), conns.Shutdown(ctx))
+}
+
+// NewMux serves the page, the chat (its room kept in h) and the echo
+// endpoint. Every WebSocket connection is tracked in conns for the graceful
+// shutdown.
+func NewMux(conns *ws.Group, h *hub.Hub) *http.ServeMux {
+	page, err := fs.Sub(static, "static")
+	if err != nil {
+		panic(err)
+	}
+	logger := ws.WithLogger(slog.Default())
+	chat := &Chat{hub: h}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /", http.FileServerFS(page))
+	mux.Handle("GET /chat", ws.Callback(chat.Connect, chat.Receive, chat.Disconnect, ws.WithGroup(conns), logger))
+	mux.Handle("GET /echo", ws.Handler(echo, ws.WithGroup(conns), logger))
+	return mux
+}
+
+// echo is the traditional method: receive and send JSON yourself, with no
+// envelope and no validation. As in the seed's loop, any error ends it,
+// a message that is not JSON too, and the connection closes with 1000.
+func echo(ctx context.Context, conn *ws.Conn) error {
+	// Your code on connect here.
+	for {
+		// Your code on receive here.
+		var data any
+		if err := conn.ReceiveJSON(ctx, &data); err != nil {
+			// Your code on disconnect here.
+			return nil
+		}
+
+		// Send message.
+		if err := conn.SendJSON(ctx, map[string]string{"Hola": "Mundo"}); err != nil {
+			return nil
+		}
+	}
+}
