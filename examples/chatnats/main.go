@@ -1,0 +1,89 @@
+// Chatnats serves the chat of examples/chat on several servers whose rooms
+// are shared over NATS: a message sent to one server reaches the clients of
+// every other.
+//
+//	go run . -addr localhost:8080 -nats-server   # also runs a NATS server on 127.0.0.1:4222
+//	go run . -addr localhost:8081                # another chat server, same room
+//
+// then open http://localhost:8080 and http://localhost:8081. With a NATS
+// server of your own, give its URL with -nats.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/cafeto-go/ws/examples/chat/chatapp"
+	"github.com/cafeto-go/ws/hub"
+	"github.com/cafeto-go/ws/natsbroker"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+func main() {
+	addr := flag.String("addr", "localhost:8080", "address to listen on")
+	natsURL := flag.String("nats", nats.DefaultURL, "URL of the NATS server")
+	embedded := flag.Bool("nats-server", false, "also run a NATS server at the -nats address")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if *embedded {
+		ns, err := startNATS(*natsURL)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer ns.Shutdown()
+	}
+	nc, err := nats.Connect(*natsURL, nats.MaxReconnects(-1), nats.Name("chat "+*addr))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer nc.Close()
+	broker := natsbroker.New(nc)
+	defer broker.Close()
+
+	h := hub.New(hub.WithBroker(broker), hub.WithLogger(slog.Default()))
+	defer h.Close()
+	if err := chatapp.Serve(ctx, *addr, h); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// startNATS runs a NATS server in this process, listening where rawURL
+// points.
+func startNATS(rawURL string) (*server.Server, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	host, portText, err := net.SplitHostPort(u.Host)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := server.NewServer(&server.Options{Host: host, Port: port, NoSigs: true})
+	if err != nil {
+		return nil, err
+	}
+	ns.ConfigureLogger()
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		return nil, fmt.Errorf("NATS server not ready at %s", u.Host)
+	}
+	log.Printf("NATS server listening on nats://%s", u.Host)
+	return ns, nil
+}
