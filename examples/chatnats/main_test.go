@@ -43,22 +43,21 @@ type message struct {
 	} `json:"body"`
 }
 
-func join(t *testing.T, srv *httptest.Server, user string) *websocket.Conn {
+func dial(t *testing.T, srv *httptest.Server) *websocket.Conn {
 	t.Helper()
-	ctx := t.Context()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/chat", nil)
+	c, _, err := websocket.Dial(t.Context(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/chat", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.CloseNow() })
-	// The first reply tells that the connection is in the room.
-	if err := wsjson.Write(ctx, c, map[string]string{"message": "hello", "user": user}); err != nil {
+	return c
+}
+
+func send(t *testing.T, c *websocket.Conn, user, text string) {
+	t.Helper()
+	if err := wsjson.Write(t.Context(), c, map[string]string{"message": text, "user": user}); err != nil {
 		t.Fatal(err)
 	}
-	if got := read(t, c); got.StatusCode != 200 || got.Body.User != user {
-		t.Fatalf("first reply: %+v", got)
-	}
-	return c
 }
 
 func read(t *testing.T, c *websocket.Conn) message {
@@ -86,29 +85,33 @@ func TestRoomsSharedOverNATS(t *testing.T) {
 	}
 	a, b := chatServer(t, ns.ClientURL()), chatServer(t, ns.ClientURL())
 
-	ana := join(t, a, "Ana")
-	// Server a subscribes to the room at NATS as Ana joins; wait until NATS
-	// has the subscription, so that Bo's hello reaches her.
-	for ns.NumSubscriptions() == 0 {
+	acc := ns.GlobalAccount()
+	before := acc.TotalSubs()
+	ana, bo := dial(t, a), dial(t, b)
+	// Each server subscribes to the room at NATS as its first client joins:
+	// wait until NATS has both subscriptions.
+	for acc.TotalSubs() < before+2 {
 		time.Sleep(time.Millisecond)
 	}
-	bo := join(t, b, "Bo")
-	// Bo joined after Ana's hello, so Ana hears Bo's hello first.
-	if got := read(t, ana); got.Body.User != "Bo" || got.Body.Message != "hello" {
-		t.Fatalf("Ana got %+v, want Bo's hello", got)
-	}
-	for _, text := range []string{"one", "two", "three"} {
-		if err := wsjson.Write(t.Context(), ana, map[string]string{"message": text, "user": "Ana"}); err != nil {
-			t.Fatal(err)
-		}
+
+	texts := []string{"one", "two", "three"}
+	for _, text := range texts {
+		send(t, ana, "Ana", text)
 		if got := read(t, ana); got.StatusCode != 200 || got.Body.Message != text {
 			t.Fatalf("Ana's reply: %+v", got)
 		}
 	}
-	for _, text := range []string{"one", "two", "three"} {
+	for _, text := range texts {
 		if got := read(t, bo); got.StatusCode != 200 || got.Body.User != "Ana" || got.Body.Message != text {
 			t.Fatalf("Bo got %+v, want Ana's %q", got, text)
 		}
+	}
+	send(t, bo, "Bo", "back")
+	if got := read(t, bo); got.Body.Message != "back" {
+		t.Fatalf("Bo's reply: %+v", got)
+	}
+	if got := read(t, ana); got.Body.User != "Bo" || got.Body.Message != "back" {
+		t.Fatalf("Ana got %+v, want Bo's message", got)
 	}
 	// Nothing more for Bo: one copy of each message.
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
