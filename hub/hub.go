@@ -224,7 +224,8 @@ func (h *Hub) Count(room string) int {
 // Close unsubscribes the hub from the broker, stops the writers of all
 // connections and forgets them; messages still queued are dropped. It
 // neither closes the connections nor the broker. Calls after the first do
-// nothing; other methods return [ErrClosed] from then on.
+// nothing; Join, Identify and the broadcasts return [ErrClosed] from then
+// on.
 func (h *Hub) Close() error {
 	h.smu.Lock()
 	defer h.smu.Unlock()

@@ -89,6 +89,14 @@ func (f *fanout) read(c *websocket.Conn) {
 			return
 		}
 		for line := range bytes.Lines(buf.Bytes()) {
+			if string(bytes.TrimSpace(line)) == "{}" {
+				// A centrifuge ping: without the pong, the server
+				// disconnects the client after 25 s or so.
+				if err := c.Write(context.Background(), websocket.MessageText, []byte("{}")); err != nil {
+					return
+				}
+				continue
+			}
 			seq := seqOf(line)
 			if seq < 0 {
 				continue // a reply or a ping
