@@ -5,4 +5,5 @@
 # slows it tenfold and caps a process at 8,128 goroutines.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-WS_LOAD=1 go test -count=1 -timeout 10m -run '^TestLoad$' -v .
+go vet -tags load .
+go test -tags load -count=1 -timeout 10m -run '^TestLoad$' -v .
