@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -68,25 +67,6 @@ type relErrorList struct {
 	} `json:"errorList"`
 }
 
-// relLog is a log sink safe for concurrent use.
-type relLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *relLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *relLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *relLog) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
 
 // relProbe counts the callbacks of one handler and proves, once the test
 // is over, that onDisconnect ran exactly once for every connection whose
@@ -702,14 +682,14 @@ func TestPanicsAreRecovered(t *testing.T) {
 
 	t.Run("onReceive", func(t *testing.T) {
 		t.Parallel()
-		var log relLog
+		var log syncBuffer
 		p := newRelProbe(t)
 		srv := httptest.NewServer(ws.Callback(p.onConnect, func(ctx context.Context, in req) (string, error) {
 			if in.Panic {
 				boom()
 			}
 			return "fine", nil
-		}, p.onDisconnect, ws.WithGroup(&p.group), ws.WithLogger(log.logger())))
+		}, p.onDisconnect, ws.WithGroup(&p.group), ws.WithLogger(newLogger(&log))))
 		t.Cleanup(srv.Close)
 		c := relDial(t, srv.URL)
 		relWrite(t, c, websocket.MessageText, []byte(`{"panic":true}`))
@@ -726,14 +706,14 @@ func TestPanicsAreRecovered(t *testing.T) {
 
 	t.Run("onConnect", func(t *testing.T) {
 		t.Parallel()
-		var log relLog
+		var log syncBuffer
 		disconnected := make(chan struct{}, 1)
 		srv := httptest.NewServer(ws.Callback(func(ctx context.Context, c *ws.Conn) error {
 			boom()
 			return nil
 		}, relEcho, func(ctx context.Context, c *ws.Conn, err error) {
 			disconnected <- struct{}{}
-		}, ws.WithLogger(log.logger())))
+		}, ws.WithLogger(newLogger(&log))))
 		t.Cleanup(srv.Close)
 		c := relDial(t, srv.URL)
 		if ce := relCloseOf(t, c); ce.Code != websocket.StatusInternalError {
@@ -754,13 +734,13 @@ func TestPanicsAreRecovered(t *testing.T) {
 
 	t.Run("onDisconnect", func(t *testing.T) {
 		t.Parallel()
-		var log relLog
+		var log syncBuffer
 		var disconnects atomic.Int32
 		srv := httptest.NewServer(ws.Callback(nil, relEcho, func(ctx context.Context, c *ws.Conn, err error) {
 			if disconnects.Add(1) == 1 {
 				boom()
 			}
-		}, ws.WithLogger(log.logger())))
+		}, ws.WithLogger(newLogger(&log))))
 		t.Cleanup(srv.Close)
 		c := relDial(t, srv.URL)
 		relRoundTrip(t, c, 1)
@@ -773,7 +753,7 @@ func TestPanicsAreRecovered(t *testing.T) {
 
 	t.Run("Handler", func(t *testing.T) {
 		t.Parallel()
-		var log relLog
+		var log syncBuffer
 		srv := httptest.NewServer(ws.Handler(func(ctx context.Context, c *ws.Conn) error {
 			var v map[string]any
 			if err := c.ReceiveJSON(ctx, &v); err != nil {
@@ -783,7 +763,7 @@ func TestPanicsAreRecovered(t *testing.T) {
 				boom()
 			}
 			return c.SendJSON(ctx, v)
-		}, ws.WithLogger(log.logger())))
+		}, ws.WithLogger(newLogger(&log))))
 		t.Cleanup(srv.Close)
 		c := relDial(t, srv.URL)
 		relWrite(t, c, websocket.MessageText, []byte(`{"panic":true}`))
@@ -802,7 +782,7 @@ func TestPanicsAreRecovered(t *testing.T) {
 }
 
 // relWaitLog waits until the log mentions a panic in where.
-func relWaitLog(t *testing.T, log *relLog, where string) {
+func relWaitLog(t *testing.T, log *syncBuffer, where string) {
 	t.Helper()
 	deadline := time.Now().Add(relTimeout)
 	for !strings.Contains(log.String(), "ws: panic in "+where) {
@@ -815,7 +795,7 @@ func relWaitLog(t *testing.T, log *relLog, where string) {
 
 // relPanicLogged checks the log holds the panic in where with its value and
 // a stack that reaches the panicking test code.
-func relPanicLogged(t *testing.T, log *relLog, where string) {
+func relPanicLogged(t *testing.T, log *syncBuffer, where string) {
 	t.Helper()
 	relWaitLog(t, log, where)
 	s := log.String()
@@ -834,7 +814,7 @@ func TestErrorTextNeverLeaks(t *testing.T) {
 	type req struct {
 		Kind string `json:"kind"`
 	}
-	var log relLog
+	var log syncBuffer
 
 	t.Run("onReceive error", func(t *testing.T) {
 		t.Parallel()
@@ -848,7 +828,7 @@ func TestErrorTextNeverLeaks(t *testing.T) {
 				return map[string]any{relSecret: make(chan int)}, nil
 			}
 			return nil, secretErr
-		}, nil, ws.WithLogger(log.logger())))
+		}, nil, ws.WithLogger(newLogger(&log))))
 		t.Cleanup(srv.Close)
 		c := relDial(t, srv.URL)
 		for _, kind := range []string{"plain", "wrapped", "unencodable", "unencodable-map"} {
@@ -863,7 +843,7 @@ func TestErrorTextNeverLeaks(t *testing.T) {
 		t.Parallel()
 		srv := httptest.NewServer(ws.Callback(func(ctx context.Context, c *ws.Conn) error {
 			return secretErr
-		}, relEcho, nil, ws.WithLogger(log.logger())))
+		}, relEcho, nil, ws.WithLogger(newLogger(&log))))
 		t.Cleanup(srv.Close)
 		if ce := relCloseOf(t, relDial(t, srv.URL)); ce.Code != websocket.StatusPolicyViolation {
 			t.Fatalf("close %d %q, want 1008", ce.Code, ce.Reason)
@@ -874,7 +854,7 @@ func TestErrorTextNeverLeaks(t *testing.T) {
 		t.Parallel()
 		srv := httptest.NewServer(ws.Handler(func(ctx context.Context, c *ws.Conn) error {
 			return secretErr
-		}, ws.WithLogger(log.logger())))
+		}, ws.WithLogger(newLogger(&log))))
 		t.Cleanup(srv.Close)
 		if ce := relCloseOf(t, relDial(t, srv.URL)); ce.Code != websocket.StatusInternalError {
 			t.Fatalf("close %d %q, want 1011", ce.Code, ce.Reason)
