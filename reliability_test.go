@@ -67,7 +67,6 @@ type relErrorList struct {
 	} `json:"errorList"`
 }
 
-
 // relProbe counts the callbacks of one handler and proves, once the test
 // is over, that onDisconnect ran exactly once for every connection whose
 // onConnect succeeded.
