@@ -3,11 +3,15 @@
 # and results.jsonl beside this script. Needs root for apt-get, 2 or more
 # CPUs, and reaches only the Go module proxy, Debian and npm.
 #
-#   bench/run.sh                       full run, about 22 minutes
-#   QUICK=1 bench/run.sh               one short round, 2,000 idle connections, about 5 minutes
-#   ROUNDS=1 bench/run.sh              measure every row once instead of twice
+#   bench/run.sh                       full run: about 13 minutes on a quiet machine, 25 at most
+#   QUICK=1 bench/run.sh               short windows, 2,000 idle connections, about 5 minutes
 #   SERVERS="cafeto coder" bench/run.sh   only some servers
 #   NO_INSTALL=1 bench/run.sh          skip apt-get and npm
+#
+# Before each row the script waits for the machine to be nearly idle, and it
+# measures a row again (ATTEMPTS in all) when the rest of the machine used
+# more than MAX_OTHER % of a CPU during the window, as long as the run is
+# within BUDGET_MIN minutes.
 set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=servers.sh
@@ -15,10 +19,11 @@ source ./servers.sh
 
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then
-	WARMUP=1s DURATION=3s IDLE_CONNS=2000 ROUNDS=${ROUNDS:-1}
+	WARMUP=1 DURATION=3 IDLE_CONNS=2000 ATTEMPTS=${ATTEMPTS:-1} BUDGET_MIN=${BUDGET_MIN:-8}
 else
-	WARMUP=2s DURATION=7s IDLE_CONNS=10000 ROUNDS=${ROUNDS:-2}
+	WARMUP=2 DURATION=8 IDLE_CONNS=10000 ATTEMPTS=${ATTEMPTS:-3} BUDGET_MIN=${BUDGET_MIN:-24}
 fi
+MAX_OTHER=${MAX_OTHER:-25}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 SCENARIOS=("1 1" "1 16" "100 1" "100 16" "1000 1" "1000 16")
@@ -75,7 +80,8 @@ env_file=logs/env.txt
 {
 	mode=full
 	[[ $QUICK == 1 ]] && mode=QUICK=1
-	echo "Run: $mode, $ROUNDS round(s) of every row, warm-up $WARMUP, measured window $DURATION"
+	echo "Run: $mode, warm-up ${WARMUP}s, measured window ${DURATION}s"
+	echo "Retries: each row starts once the machine is nearly idle (or after 30 s) and is measured again, up to $ATTEMPTS attempts in all, when the rest of the machine used more than $MAX_OTHER% of a CPU during its window, while the run is within $BUDGET_MIN min"
 	echo "Pinning: server on CPU $SERVER_CPU, load generator on CPU $CLIENT_CPU"
 	echo "Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "Go modules: $(go list -m -f '{{.Path}} {{.Version}}' github.com/coder/websocket github.com/gorilla/websocket github.com/lxzan/gws github.com/go-playground/validator/v10 | paste -sd, - | sed 's/,/, /g')"
@@ -110,32 +116,55 @@ for server in "${SERVERS[@]}"; do
 	fi
 done
 
+# in_budget reports whether there is time to wait or to measure a row again
+# and still finish the rows left, one attempt each, within BUDGET_MIN.
+rows_left=$((${#runnable[@]} * ${#SCENARIOS[@]}))
+idle_left=${#runnable[@]}
+in_budget() {
+	local need=$((rows_left * (WARMUP + DURATION + 5) + idle_left * 30))
+	(($(date +%s) - started + need < BUDGET_MIN * 60))
+}
+
 # measure KIND SERVER [FLAGS...] starts SERVER on its CPU, runs the load
-# generator on the other and stops the server.
+# generator on the other and stops the server; it returns the load
+# generator's status.
 measure() {
-	local kind=$1 server=$2 url
+	local kind=$1 server=$2 url rc=0
 	shift 2
 	url="ws://127.0.0.1:$(server_port "$server")/ws"
 	# shellcheck disable=SC2207
 	local extra=($(loadgen_flags "$server"))
+	if in_budget; then
+		bin/loadgen quiet -below 10 -for 2s -timeout 30s
+	fi
 	start_server "$server" "$SERVER_CPU"
 	taskset -c "$CLIENT_CPU" bin/loadgen "$kind" -url "$url" -pid "$SERVER_PID" -server "$server" \
-		-server-cmd "$SERVER_CMD" "$@" "${extra[@]}" -out results.jsonl ||
-		failures=$((failures + 1))
+		-server-cmd "$SERVER_CMD" "$@" "${extra[@]}" -out results.jsonl || rc=$?
 	stop_server
+	return $rc
 }
 
-for ((round = 1; round <= ROUNDS; round++)); do
-	for server in "${runnable[@]}"; do
-		echo "== round $round of $ROUNDS: $server"
-		for sc in "${SCENARIOS[@]}"; do
-			read -r conns inflight <<<"$sc"
-			measure run "$server" -conns "$conns" -inflight "$inflight" -warmup "$WARMUP" -duration "$DURATION"
+for server in "${runnable[@]}"; do
+	echo "== $server"
+	for sc in "${SCENARIOS[@]}"; do
+		read -r conns inflight <<<"$sc"
+		for ((attempt = 1; ; attempt++)); do
+			rc=0
+			measure run "$server" -conns "$conns" -inflight "$inflight" \
+				-warmup "${WARMUP}s" -duration "${DURATION}s" -max-other "$MAX_OTHER" || rc=$?
+			if ((rc == 3)) && ((attempt < ATTEMPTS)) && in_budget; then
+				echo "   disturbed: measuring again"
+				continue
+			fi
+			if ((rc != 0 && rc != 3)); then
+				failures=$((failures + 1))
+			fi
+			break
 		done
-		if ((round == 1)); then
-			measure idle "$server" -conns "$IDLE_CONNS" -timeout 5m
-		fi
+		rows_left=$((rows_left - 1))
 	done
+	measure idle "$server" -conns "$IDLE_CONNS" -timeout 5m || failures=$((failures + 1))
+	idle_left=$((idle_left - 1))
 done
 
 if ((${#skipped[@]} > 0)); then

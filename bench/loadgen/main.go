@@ -2,15 +2,20 @@
 //
 //	loadgen run    -url URL -pid PID -server NAME -conns N -inflight K [-duration D -warmup W | -count C]
 //	loadgen idle   -url URL -pid PID -server NAME -conns N
+//	loadgen quiet  [-below PCT -for D -timeout T]
 //	loadgen report -in results.jsonl -env env.txt -md RESULTS.md -svg chart.svg
 //
 // run and idle verify every reply, print a summary and append one JSON line
-// to -out; they exit with status 1 when any reply is wrong or missing.
+// to -out; they exit with status 1 when any reply is wrong or missing. run
+// exits with status 3 when the rest of the machine used more CPU than
+// -max-other during the measured window. quiet waits until the machine is
+// nearly idle.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -49,6 +54,7 @@ type Result struct {
 	BaseKiB    int64   `json:"base_kib,omitempty"` // idle: VmRSS before connecting
 	PerConnKiB float64 `json:"per_conn_kib,omitempty"`
 
+	Disturbed bool   `json:"disturbed,omitempty"` // OtherCPUPct was above -max-other
 	Failures  int64  `json:"failures"`
 	Reordered int64  `json:"reordered,omitempty"`
 	Error     string `json:"error,omitempty"`
@@ -72,6 +78,8 @@ func main() {
 	switch cmd {
 	case "run", "idle":
 		err = measure(ctx, cmd, args)
+	case "quiet":
+		err = quiet(ctx, args)
 	case "report":
 		err = report(args)
 	default:
@@ -80,6 +88,9 @@ func main() {
 	if err != nil {
 		log.Print(err)
 		stop()
+		if errors.As(err, new(disturbedError)) {
+			os.Exit(3)
+		}
 		os.Exit(1)
 	}
 }
@@ -97,6 +108,7 @@ func measure(ctx context.Context, cmd string, args []string) error {
 		serverCmd = fs.String("server-cmd", "", "command line the server was started with, for the report")
 		out       = fs.String("out", "", "append the result as a JSON line to this file")
 		settle    = fs.Duration("settle", 2*time.Second, "idle: wait this long before reading memory")
+		maxOther  = fs.Float64("max-other", 0, "run: exit with status 3 when the rest of the machine used more than this % of a CPU (0: no limit)")
 	)
 	fs.StringVar(&cfg.url, "url", "ws://127.0.0.1:8080/ws", "server endpoint")
 	fs.IntVar(&cfg.pid, "pid", 0, "server process ID for CPU and memory figures (0: none)")
@@ -134,6 +146,9 @@ func measure(ctx context.Context, cmd string, args []string) error {
 	} else if res.Failures > 0 {
 		err = fmt.Errorf("%d wrong replies", res.Failures)
 		res.Error = err.Error()
+	} else if *maxOther > 0 && res.OtherCPUPct > *maxOther {
+		res.Disturbed = true
+		err = disturbedError{other: res.OtherCPUPct, limit: *maxOther}
 	}
 	fmt.Println(summary(res))
 	if *out != "" {

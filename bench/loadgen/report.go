@@ -116,6 +116,16 @@ func readResults(path string) (*results, error) {
 	return rs, nil
 }
 
+// disturbed reports whether a row shown was disturbed in every attempt.
+func (rs *results) disturbed() bool {
+	for _, r := range rs.load {
+		if r.Disturbed && r.Error == "" {
+			return true
+		}
+	}
+	return false
+}
+
 // pickRound returns the first failed round, or else the round with the
 // least CPU used by the rest of the machine.
 func pickRound(rounds []Result) Result {
@@ -236,8 +246,11 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 	p("Rest of machine is the CPU time, in %% of one CPU, spent on anything but those two processes during the window ")
 	p("(`/proc/stat`): kernel work not charged to either, and any other process; a high figure marks a disturbed row.")
 	if rs.maxRounds > 1 {
-		p(" Each row was measured %d times at different moments; the tables show the round in which the rest of the machine ", rs.maxRounds)
-		p("was least busy, and a row that failed in any round is shown as failed.")
+		p(" Some rows were measured more than once (see Retries above); the tables show the attempt in which the rest of the machine ")
+		p("was least busy, and a row that failed in any attempt is shown as failed.")
+	}
+	if rs.disturbed() {
+		p(" A * marks a row whose every attempt was disturbed: read it with care.")
 	}
 	p("\n\n")
 
@@ -256,8 +269,12 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 				p("| %s | failed | | | | | | |\n", label)
 				continue
 			}
-			p("| %s | %s | %s | %s | %.3f | %s (%s) | %.0f%% | %.0f%% |\n", label, groupDigits(int64(r.Rate+0.5)),
-				micros(r.P50us), micros(r.P99us), r.CPUPer100k, mib(r.RSSKiB), mib(r.PeakKiB), r.ClientCPUPct, r.OtherCPUPct)
+			mark := ""
+			if r.Disturbed {
+				mark = " *"
+			}
+			p("| %s | %s | %s | %s | %.3f | %s (%s) | %.0f%% | %.0f%%%s |\n", label, groupDigits(int64(r.Rate+0.5)),
+				micros(r.P50us), micros(r.P99us), r.CPUPer100k, mib(r.RSSKiB), mib(r.PeakKiB), r.ClientCPUPct, r.OtherCPUPct, mark)
 		}
 		p("\n")
 	}

@@ -14,9 +14,10 @@ func TestReport(t *testing.T) {
 	in := filepath.Join(dir, "results.jsonl")
 	lines := []Result{
 		{Kind: "load", Server: "coder", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 20000, P50us: 90, P99us: 400, CPUPer100k: 4, PeakKiB: 20480},
-		{Kind: "load", Server: "cafeto", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 99999, P50us: 80, P99us: 300, CPUPer100k: 3, PeakKiB: 10240, OtherCPUPct: 50},
+		{Kind: "load", Server: "cafeto", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 99999, P50us: 80, P99us: 300, CPUPer100k: 3, PeakKiB: 10240, OtherCPUPct: 50, Disturbed: true},
 		{Kind: "load", Server: "cafeto", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 25000, P50us: 80, P99us: 300, CPUPer100k: 3, PeakKiB: 10240, OtherCPUPct: 1},
 		{Kind: "load", Server: "coder", Scenario: "c1-i16", Conns: 1, Inflight: 16, Rate: 40000},
+		{Kind: "load", Server: "gorilla", Scenario: "c1-i16", Conns: 1, Inflight: 16, Rate: 20000, OtherCPUPct: 80, Disturbed: true},
 		{Kind: "load", Server: "coder", Scenario: "c1-i16", Conns: 1, Inflight: 16, Error: "2 wrong replies"},
 		{Kind: "load", Server: "cafeto", Scenario: "c1-i16", Conns: 1, Inflight: 16, Rate: 30000, P50us: 500, P99us: 900, CPUPer100k: 2, PeakKiB: 10240},
 		{Kind: "load", Server: "fastapi", Scenario: "c1-i16", Conns: 1, Inflight: 16, Error: "connection 0: EOF"},
@@ -38,11 +39,13 @@ func TestReport(t *testing.T) {
 	}
 	text := string(b)
 	for _, want := range []string{
-		"### 1 connection, pipelined, 16 in flight", // ordered by connections first
+		"### 1 connection, pipelined, 16 in flight",                                           // ordered by connections first
 		"| ws.Callback (this library) | 25,000 | 80.0 | 300 | 3.000 | 0.0 (10.0) | 0% | 1% |", // the quieter round
-		"measured 2 times",
+		"measured more than once",
 		"| coder/websocket + encoding/json + validator, hand-written (baseline) | failed |", // failed in one round
 		"2 wrong replies",
+		"| 0% | 80% * |", // disturbed in every attempt
+		"A * marks a row",
 		"| 100 connections, closed loop | 1.25× | 0.89× | 0.75× | 0.75× | 0.50× |",
 		"| idle memory per connection | | | | | 0.50× |",
 		"| FastAPI + pydantic on uvicorn | failed |",
