@@ -45,11 +45,16 @@ func main() {
 		}
 		defer ns.Shutdown()
 	}
-	nc, err := nats.Connect(*natsURL, nats.MaxReconnects(-1), nats.Name("chat "+*addr))
+	// Keep trying, at start and after an outage, for as long as the chat
+	// runs: meanwhile the room works on this server alone.
+	nc, err := nats.Connect(*natsURL, nats.Name("chat "+*addr),
+		nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { slog.Warn("NATS disconnected", "error", err) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { slog.Info("NATS connected", "url", nc.ConnectedUrl()) }))
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer nc.Close()
+	defer nc.Drain()
 	broker := natsbroker.New(nc)
 	defer broker.Close()
 
