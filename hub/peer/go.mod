@@ -7,7 +7,6 @@ replace github.com/cafeto-go/ws => ../../
 require (
 	github.com/cafeto-go/ws v0.0.0-00010101000000-000000000000
 	github.com/centrifugal/centrifuge v0.40.1
-	github.com/coder/websocket v1.8.15
 )
 
 require (
@@ -15,6 +14,7 @@ require (
 	github.com/centrifugal/fdelta v0.0.3 // indirect
 	github.com/centrifugal/protocol v0.23.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/coder/websocket v1.8.15 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.16 // indirect
 	github.com/go-playground/locales v0.14.2 // indirect
 	github.com/go-playground/universal-translator v0.18.1 // indirect
