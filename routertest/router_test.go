@@ -50,7 +50,7 @@ func roundTrip(t *testing.T, url, msg string) string {
 func TestChi(t *testing.T) {
 	t.Parallel()
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, middleware.RealIP, middleware.Logger, middleware.Recoverer)
+	r.Use(middleware.RequestID, middleware.Logger, middleware.Recoverer)
 	r.Method(http.MethodGet, "/rooms/{room}", ws.Callback(nil, receive(func(r *http.Request) string {
 		return chi.URLParam(r, "room")
 	}), nil))
