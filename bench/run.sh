@@ -7,6 +7,14 @@
 #   QUICK=1 bench/run.sh               short windows, 2,000 idle connections, about 5 minutes
 #   SERVERS="cafeto coder" bench/run.sh   only some servers
 #   NO_INSTALL=1 bench/run.sh          skip apt-get and npm
+#   APPEND=1 IDLE=0 SERVERS="cafeto coder" bench/run.sh
+#                                      measure some servers again and add the
+#                                      attempts to the last run's results
+#   APPEND=1 ROWS=0 IDLE=0 SERVERS="cafeto coder" bench/run.sh
+#                                      only the back-to-back repetitions
+#
+# After the rows, ws.Callback and the coder baseline are measured again
+# AB_REPS times back to back, one right after the other, for every scenario.
 #
 # Before each row the script waits for the machine to be nearly idle, and it
 # measures a row again (ATTEMPTS in all) when the rest of the machine used
@@ -19,11 +27,15 @@ source ./servers.sh
 
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then
-	WARMUP=1 DURATION=3 IDLE_CONNS=2000 ATTEMPTS=${ATTEMPTS:-1} BUDGET_MIN=${BUDGET_MIN:-8}
+	WARMUP=1 DURATION=3 IDLE_CONNS=2000 ATTEMPTS=${ATTEMPTS:-1} BUDGET_MIN=${BUDGET_MIN:-8} AB_REPS=${AB_REPS:-0}
 else
-	WARMUP=2 DURATION=8 IDLE_CONNS=10000 ATTEMPTS=${ATTEMPTS:-3} BUDGET_MIN=${BUDGET_MIN:-24}
+	WARMUP=2 DURATION=8 IDLE_CONNS=10000 ATTEMPTS=${ATTEMPTS:-3} BUDGET_MIN=${BUDGET_MIN:-24} AB_REPS=${AB_REPS:-3}
 fi
+AB_DURATION=5
 MAX_OTHER=${MAX_OTHER:-25}
+APPEND=${APPEND:-0}
+IDLE=${IDLE:-1}
+ROWS=${ROWS:-1}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 SCENARIOS=("1 1" "1 16" "100 1" "100 16" "1000 1" "1000 16")
@@ -72,15 +84,14 @@ if (($(ulimit -n) < IDLE_CONNS + 1000)); then
 	echo "open files limited to $(ulimit -n): idle test with $IDLE_CONNS connections" >&2
 fi
 
-rm -rf logs results.jsonl
-mkdir -p logs
-trap stop_server EXIT
-
-env_file=logs/env.txt
-{
-	mode=full
+# write_env prints the environment lines of the report.
+write_env() {
+	local mode=full
 	[[ $QUICK == 1 ]] && mode=QUICK=1
 	echo "Run: $mode, warm-up ${WARMUP}s, measured window ${DURATION}s"
+	if ((AB_REPS > 0)); then
+		echo "Back to back: $AB_REPS repetitions of ws.Callback and the coder baseline, warm-up 1s, measured window ${AB_DURATION}s"
+	fi
 	echo "Retries: each row starts once the machine is nearly idle (or after 30 s) and is measured again, up to $ATTEMPTS attempts in all, when the rest of the machine used more than $MAX_OTHER% of a CPU during its window, while the run is within $BUDGET_MIN min"
 	echo "Pinning: server on CPU $SERVER_CPU, load generator on CPU $CLIENT_CPU"
 	echo "Load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -93,7 +104,30 @@ print(sys.version.split()[0], "with FastAPI", v(fastapi), "pydantic", v(pydantic
 	if wants nestjs nodews; then
 		echo "Node.js: $(node --version) with NestJS $(node -p 'require("./servers/node/node_modules/@nestjs/core/package.json").version'), @nestjs/platform-ws $(node -p 'require("./servers/node/node_modules/@nestjs/platform-ws/package.json").version'), class-validator $(node -p 'require("./servers/node/node_modules/class-validator/package.json").version'), ws $(node -p 'require("./servers/node/node_modules/ws/package.json").version')"
 	fi
-} >"$env_file"
+}
+
+env_file=logs/env.txt
+if [[ $APPEND == 1 ]]; then
+	if [[ ! -f results.jsonl || ! -f $env_file ]]; then
+		echo "APPEND=1 needs the results.jsonl and $env_file of an earlier run" >&2
+		exit 1
+	fi
+else
+	rm -rf logs results.jsonl
+fi
+mkdir -p logs
+trap stop_server EXIT
+
+if [[ $APPEND == 1 ]]; then
+	{
+		echo "Added pass: ${SERVERS[*]} (rows: $ROWS, idle: $IDLE, back-to-back repetitions: $AB_REPS) from $(date -u +%H:%M) UTC, load average before it $(cut -d' ' -f1-3 /proc/loadavg)"
+		if ((AB_REPS > 0)); then
+			echo "Back to back: $AB_REPS repetitions of ws.Callback and the coder baseline, warm-up 1s, measured window ${AB_DURATION}s"
+		fi
+	} >>"$env_file"
+else
+	write_env >"$env_file"
+fi
 
 available() {
 	case $1 in
@@ -118,10 +152,14 @@ done
 
 # in_budget reports whether there is time to wait or to measure a row again
 # and still finish the rows left, one attempt each, within BUDGET_MIN.
-rows_left=$((${#runnable[@]} * ${#SCENARIOS[@]}))
-idle_left=${#runnable[@]}
+rows_left=0 idle_left=0 ab_left=0
+[[ $ROWS == 1 ]] && rows_left=$((${#runnable[@]} * ${#SCENARIOS[@]}))
+[[ $IDLE == 1 ]] && idle_left=${#runnable[@]}
+if [[ " ${runnable[*]} " == *" cafeto "* && " ${runnable[*]} " == *" coder "* ]]; then
+	ab_left=$((AB_REPS * ${#SCENARIOS[@]} * 2))
+fi
 in_budget() {
-	local need=$((rows_left * (WARMUP + DURATION + 5) + idle_left * 30))
+	local need=$((rows_left * (WARMUP + DURATION + 5) + idle_left * 30 + ab_left * (AB_DURATION + 5)))
 	(($(date +%s) - started + need < BUDGET_MIN * 60))
 }
 
@@ -147,6 +185,7 @@ measure() {
 for server in "${runnable[@]}"; do
 	echo "== $server"
 	for sc in "${SCENARIOS[@]}"; do
+		[[ $ROWS == 1 ]] || break
 		read -r conns inflight <<<"$sc"
 		for ((attempt = 1; ; attempt++)); do
 			rc=0
@@ -163,14 +202,34 @@ for server in "${runnable[@]}"; do
 		done
 		rows_left=$((rows_left - 1))
 	done
-	measure idle "$server" -conns "$IDLE_CONNS" -timeout 5m || failures=$((failures + 1))
+	if [[ $IDLE == 1 ]]; then
+		measure idle "$server" -conns "$IDLE_CONNS" -timeout 5m || failures=$((failures + 1))
+	fi
 	idle_left=$((idle_left - 1))
+done
+
+for ((rep = 1; ab_left > 0; rep++)); do
+	echo "== ws.Callback and the coder baseline back to back, repetition $rep of $AB_REPS"
+	pair=(cafeto coder)
+	((rep % 2 == 0)) && pair=(coder cafeto)
+	for sc in "${SCENARIOS[@]}"; do
+		read -r conns inflight <<<"$sc"
+		for server in "${pair[@]}"; do
+			measure run "$server" -set ab -conns "$conns" -inflight "$inflight" \
+				-warmup 1s -duration "${AB_DURATION}s" || failures=$((failures + 1))
+			ab_left=$((ab_left - 1))
+		done
+	done
 done
 
 if ((${#skipped[@]} > 0)); then
 	echo "Not run: ${skipped[*]}" >>"$env_file"
 fi
-echo "Duration of the whole run: $((($(date +%s) - started) / 60)) min" >>"$env_file"
+if [[ $APPEND == 1 ]]; then
+	echo "Duration of the added pass: $((($(date +%s) - started) / 60)) min" >>"$env_file"
+else
+	echo "Duration of the whole run: $((($(date +%s) - started) / 60)) min" >>"$env_file"
+fi
 bin/loadgen report -in results.jsonl -env "$env_file" -md RESULTS.md -svg chart.svg
 echo "== wrote bench/RESULTS.md and bench/chart.svg in $(($(date +%s) - started)) s; $failures failed runs"
 ((failures == 0))

@@ -32,6 +32,7 @@ type Result struct {
 	Kind     string `json:"kind"` // "load" or "idle"
 	Server   string `json:"server"`
 	Scenario string `json:"scenario,omitempty"`
+	Set      string `json:"set,omitempty"` // "ab": a back-to-back repetition, reported on its own
 	Conns    int    `json:"conns"`
 	Inflight int    `json:"inflight,omitempty"`
 
@@ -108,6 +109,7 @@ func measure(ctx context.Context, cmd string, args []string) error {
 		serverCmd = fs.String("server-cmd", "", "command line the server was started with, for the report")
 		out       = fs.String("out", "", "append the result as a JSON line to this file")
 		settle    = fs.Duration("settle", 2*time.Second, "idle: wait this long before reading memory")
+		set       = fs.String("set", "", `"ab" for a back-to-back repetition that the report shows apart`)
 		maxOther  = fs.Float64("max-other", 0, "run: exit with status 3 when the rest of the machine used more than this % of a CPU (0: no limit)")
 	)
 	fs.StringVar(&cfg.url, "url", "ws://127.0.0.1:8080/ws", "server endpoint")
@@ -135,6 +137,7 @@ func measure(ctx context.Context, cmd string, args []string) error {
 		res, err = runIdle(ctx, cfg, *settle)
 	}
 	res.Server = *server
+	res.Set = *set
 	res.ServerCmd = *serverCmd
 	res.ClientCmd = strings.Join(os.Args, " ")
 	if cpus, err := allowedCPUs(0); err == nil && cpus != fmt.Sprintf("0-%d", runtime.NumCPU()-1) {

@@ -58,7 +58,9 @@ type results struct {
 	scenarios []Result               // one result of each scenario, ordered
 	servers   []string               // ordered
 	maxRounds int
-	failed    []Result // in the order measured
+	failed    []Result              // in the order measured
+	ab        map[string][][]Result // by scenario: repetitions, each one result per server
+	abOrder   []string              // scenarios of ab, ordered as in scenarios
 }
 
 func readResults(path string) (*results, error) {
@@ -67,7 +69,7 @@ func readResults(path string) (*results, error) {
 		return nil, err
 	}
 	defer f.Close()
-	rs := &results{rounds: map[[2]string][]Result{}, load: map[[2]string]Result{}, idle: map[string]Result{}}
+	rs := &results{rounds: map[[2]string][]Result{}, load: map[[2]string]Result{}, idle: map[string]Result{}, ab: map[string][][]Result{}}
 	seenScenario := map[string]bool{}
 	seenServer := map[string]bool{}
 	sc := bufio.NewScanner(f)
@@ -87,8 +89,15 @@ func readResults(path string) (*results, error) {
 		if r.Error != "" {
 			rs.failed = append(rs.failed, r)
 		}
-		switch r.Kind {
-		case "load":
+		switch {
+		case r.Set == "ab":
+			reps := rs.ab[r.Scenario]
+			if len(reps) == 0 || hasServer(reps[len(reps)-1], r.Server) {
+				reps = append(reps, nil)
+			}
+			reps[len(reps)-1] = append(reps[len(reps)-1], r)
+			rs.ab[r.Scenario] = reps
+		case r.Kind == "load":
 			key := [2]string{r.Server, r.Scenario}
 			rs.rounds[key] = append(rs.rounds[key], r)
 			rs.maxRounds = max(rs.maxRounds, len(rs.rounds[key]))
@@ -96,7 +105,7 @@ func readResults(path string) (*results, error) {
 				seenScenario[r.Scenario] = true
 				rs.scenarios = append(rs.scenarios, r)
 			}
-		case "idle":
+		case r.Kind == "idle":
 			rs.idle[r.Server] = r
 		}
 	}
@@ -106,6 +115,11 @@ func readResults(path string) (*results, error) {
 	for key, rounds := range rs.rounds {
 		rs.load[key] = pickRound(rounds)
 	}
+	for _, s := range rs.scenarios {
+		if _, ok := rs.ab[s.Scenario]; ok {
+			rs.abOrder = append(rs.abOrder, s.Scenario)
+		}
+	}
 	slices.SortStableFunc(rs.scenarios, func(a, b Result) int {
 		if a.Conns != b.Conns {
 			return a.Conns - b.Conns
@@ -114,6 +128,25 @@ func readResults(path string) (*results, error) {
 	})
 	slices.SortStableFunc(rs.servers, func(a, b string) int { return serverRank(a) - serverRank(b) })
 	return rs, nil
+}
+
+func hasServer(rep []Result, server string) bool {
+	return slices.ContainsFunc(rep, func(r Result) bool { return r.Server == server })
+}
+
+// clientBoundPct is the load generator's CPU use, in % of its core, from
+// which a row's throughput may be the client's limit rather than the server's.
+const clientBoundPct = 90
+
+// clientBound reports whether the load generator's core was nearly full in
+// a row shown.
+func (rs *results) clientBound() bool {
+	for _, r := range rs.load {
+		if r.Error == "" && r.ClientCPUPct >= clientBoundPct {
+			return true
+		}
+	}
+	return false
 }
 
 // disturbed reports whether a row shown was disturbed in every attempt.
@@ -218,8 +251,8 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
 	p("# Benchmark results\n\n")
-	p("Written by `bench/run.sh` on %s. Every figure below was measured by that run; ", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	p("`results.jsonl` beside this file holds the raw measurements.\n\n")
+	p("Generated on %s by `loadgen report` from the measurements that `bench/run.sh` took, ", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	p("which `results.jsonl` beside this file holds in full. No figure here comes from anywhere else.\n\n")
 	p("| | |\n|---|---|\n")
 	p("| CPU | %s, %d logical CPUs |\n", cpuModel(), runtime.NumCPU())
 	p("| Kernel | Linux %s |\n", kernel())
@@ -242,15 +275,23 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 	p("msg/s counts verified replies in the measured window after a warm-up; p50 and p99 are round trips from write to reply. ")
 	p("CPU is the server's user+system time (`/proc/PID/stat`) during the window per 100,000 replies. ")
 	p("RSS is the server's VmRSS at the end of the run and, in parentheses, its peak (VmHWM). ")
+	p("With 1,000 connections × 16 in flight, 16,000 requests wait at once: their round trips are mostly time spent queued ")
+	p("(on average in-flight requests ÷ throughput), so p50 and p99 there show how evenly a server shares itself among connections ")
+	p("more than how fast it is. ")
 	p("Client CPU is the load generator's own use of its core: near 100%% means the client, not the server, set the pace. ")
 	p("Rest of machine is the CPU time, in %% of one CPU, spent on anything but those two processes during the window ")
-	p("(`/proc/stat`): kernel work not charged to either, and any other process; a high figure marks a disturbed row.")
+	p("(`/proc/stat`): kernel work not charged to either (such as network softirqs), CPU time the hypervisor gave elsewhere (steal), ")
+	p("and any other process; a high figure marks a disturbed row.")
 	if rs.maxRounds > 1 {
 		p(" Some rows were measured more than once (see Retries above); the tables show the attempt in which the rest of the machine ")
 		p("was least busy, and a row that failed in any attempt is shown as failed.")
 	}
 	if rs.disturbed() {
 		p(" A * marks a row whose every attempt was disturbed: read it with care.")
+	}
+	if rs.clientBound() {
+		p(" A † marks a row in which the load generator kept its core at least %d%% busy: there the server may have ", clientBoundPct)
+		p("capacity to spare, and its CPU per 100k messages compares servers better than msg/s.")
 	}
 	p("\n\n")
 
@@ -269,12 +310,16 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 				p("| %s | failed | | | | | | |\n", label)
 				continue
 			}
-			mark := ""
+			otherMark, clientMark := "", ""
 			if r.Disturbed {
-				mark = " *"
+				otherMark = " *"
 			}
-			p("| %s | %s | %s | %s | %.3f | %s (%s) | %.0f%% | %.0f%%%s |\n", label, groupDigits(int64(r.Rate+0.5)),
-				micros(r.P50us), micros(r.P99us), r.CPUPer100k, mib(r.RSSKiB), mib(r.PeakKiB), r.ClientCPUPct, r.OtherCPUPct, mark)
+			if r.ClientCPUPct >= clientBoundPct {
+				clientMark = " †"
+			}
+			p("| %s | %s | %s | %s | %.3f | %s (%s) | %.0f%%%s | %.0f%%%s |\n", label, groupDigits(int64(r.Rate+0.5)),
+				micros(r.P50us), micros(r.P99us), r.CPUPer100k, mib(r.RSSKiB), mib(r.PeakKiB),
+				r.ClientCPUPct, clientMark, r.OtherCPUPct, otherMark)
 		}
 		p("\n")
 	}
@@ -307,7 +352,11 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 	if len(rs.failed) > 0 {
 		p("## Failed runs\n\n")
 		for _, r := range rs.failed {
-			p("- %s, %s: %s\n", serverOf(r.Server).label, orIdle(r), oneLine(r.Error))
+			where := orIdle(r)
+			if r.Set == "ab" {
+				where += " (back to back)"
+			}
+			p("- %s, %s: %s\n", serverOf(r.Server).label, where, oneLine(r.Error))
 		}
 		p("\n")
 	}
@@ -355,6 +404,7 @@ func writeRatios(w *strings.Builder, rs *results) {
 		p("| idle memory per connection | | | | | %s |\n", ratio(a.PerConnKiB, c.PerConnKiB))
 	}
 	p("\n")
+	writeBackToBack(w, rs)
 
 	for _, peer := range []string{"fastapi", "nestjs"} {
 		p("### ws.Callback vs %s\n\n", serverOf(peer).label)
@@ -400,8 +450,10 @@ func ratio(a, b float64) string {
 		return fmt.Sprintf("%.0f×", r)
 	case r >= 10:
 		return fmt.Sprintf("%.1f×", r)
-	default:
+	case r >= 0.1:
 		return fmt.Sprintf("%.2f×", r)
+	default:
+		return fmt.Sprintf("%.2g×", r)
 	}
 }
 
@@ -432,4 +484,87 @@ func groupDigits(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
+}
+
+// writeBackToBack compares ws.Callback with the coder baseline over the
+// repetitions measured back to back, one server right after the other.
+func writeBackToBack(w *strings.Builder, rs *results) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
+	type pair struct{ a, c Result }
+	var rows [][]pair
+	var labels []string
+	for _, sc := range rs.abOrder {
+		var pairs []pair
+		for _, rep := range rs.ab[sc] {
+			var a, c Result
+			for _, r := range rep {
+				switch r.Server {
+				case "cafeto":
+					a = r
+				case "coder":
+					c = r
+				}
+			}
+			if a.Error == "" && c.Error == "" && a.Rate > 0 && c.Rate > 0 {
+				pairs = append(pairs, pair{a, c})
+			}
+		}
+		if len(pairs) > 0 {
+			rows = append(rows, pairs)
+			labels = append(labels, scenarioLabel(pairs[0].a))
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	p("#### Repeated back to back\n\n")
+	p("Each scenario measured again several times, ws.Callback and the baseline one right after the other (which one went first alternates), ")
+	p("so that both see the same machine. The figures are medians over the repetitions; each ratio is the ratio of the two medians, ")
+	p("with the lowest and the highest ratio within a single repetition in parentheses.\n\n")
+	p("| Scenario | repetitions | ws.Callback msg/s | baseline msg/s | msg/s ratio (range) | ws.Callback CPU s / 100k | baseline CPU s / 100k | CPU ratio (range) |\n")
+	p("|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	for i, pairs := range rows {
+		var aRate, cRate, aCPU, cCPU, rRate, rCPU []float64
+		for _, pr := range pairs {
+			aRate, cRate = append(aRate, pr.a.Rate), append(cRate, pr.c.Rate)
+			aCPU, cCPU = append(aCPU, pr.a.CPUPer100k), append(cCPU, pr.c.CPUPer100k)
+			rRate = append(rRate, pr.a.Rate/pr.c.Rate)
+			if pr.c.CPUPer100k > 0 {
+				rCPU = append(rCPU, pr.a.CPUPer100k/pr.c.CPUPer100k)
+			}
+		}
+		p("| %s | %d | %s | %s | %s (%s–%s) | %.3f | %.3f | %s (%s–%s) |\n", labels[i], len(pairs),
+			groupDigits(int64(median(aRate)+0.5)), groupDigits(int64(median(cRate)+0.5)),
+			ratio(median(aRate), median(cRate)), ratio(slices.Min(rRate), 1), ratio(slices.Max(rRate), 1),
+			median(aCPU), median(cCPU),
+			ratio(median(aCPU), median(cCPU)), ratio(minOr(rCPU), 1), ratio(maxOr(rCPU), 1))
+	}
+	p("\n")
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func minOr(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	return slices.Min(v)
+}
+
+func maxOr(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	return slices.Max(v)
 }

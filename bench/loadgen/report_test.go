@@ -19,8 +19,14 @@ func TestReport(t *testing.T) {
 		{Kind: "load", Server: "coder", Scenario: "c1-i16", Conns: 1, Inflight: 16, Rate: 40000},
 		{Kind: "load", Server: "gorilla", Scenario: "c1-i16", Conns: 1, Inflight: 16, Rate: 20000, OtherCPUPct: 80, Disturbed: true},
 		{Kind: "load", Server: "coder", Scenario: "c1-i16", Conns: 1, Inflight: 16, Error: "2 wrong replies"},
-		{Kind: "load", Server: "cafeto", Scenario: "c1-i16", Conns: 1, Inflight: 16, Rate: 30000, P50us: 500, P99us: 900, CPUPer100k: 2, PeakKiB: 10240},
+		{Kind: "load", Server: "cafeto", Scenario: "c1-i16", Conns: 1, Inflight: 16, Rate: 30000, P50us: 500, P99us: 900, CPUPer100k: 2, PeakKiB: 10240, ClientCPUPct: 95},
 		{Kind: "load", Server: "fastapi", Scenario: "c1-i16", Conns: 1, Inflight: 16, Error: "connection 0: EOF"},
+		{Kind: "load", Set: "ab", Server: "cafeto", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 20000, CPUPer100k: 2},
+		{Kind: "load", Set: "ab", Server: "coder", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 10000, CPUPer100k: 4},
+		{Kind: "load", Set: "ab", Server: "coder", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 20000, CPUPer100k: 2},
+		{Kind: "load", Set: "ab", Server: "cafeto", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 30000, CPUPer100k: 1},
+		{Kind: "load", Set: "ab", Server: "cafeto", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 25000, CPUPer100k: 1.5},
+		{Kind: "load", Set: "ab", Server: "coder", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 25000, CPUPer100k: 3},
 		{Kind: "idle", Server: "cafeto", Conns: 10000, BaseKiB: 8000, RSSKiB: 108000, PerConnKiB: 10},
 		{Kind: "idle", Server: "coder", Conns: 10000, BaseKiB: 8000, RSSKiB: 208000, PerConnKiB: 20},
 	}
@@ -46,6 +52,10 @@ func TestReport(t *testing.T) {
 		"2 wrong replies",
 		"| 0% | 80% * |", // disturbed in every attempt
 		"A * marks a row",
+		"| 95% † | 0% |", // the client's core was nearly full
+		"A † marks a row",
+		// repetitions: ratios 2, 1.5, 1; CPU ratios 0.5, 0.5, 0.5
+		"| 100 connections, closed loop | 3 | 25,000 | 20,000 | 1.25× (1.00×–2.00×) | 1.500 | 3.000 | 0.50× (0.50×–0.50×) |",
 		"| 100 connections, closed loop | 1.25× | 0.89× | 0.75× | 0.75× | 0.50× |",
 		"| idle memory per connection | | | | | 0.50× |",
 		"| FastAPI + pydantic on uvicorn | failed |",
@@ -85,6 +95,7 @@ func TestFormatting(t *testing.T) {
 		{ratio(30, 2), "15.0×"},
 		{ratio(300, 2), "150×"},
 		{ratio(1, 0), "–"},
+		{ratio(0.27, 100), "0.0027×"},
 		{shortRate(987), "987"},
 		{shortRate(12345), "12.3k"},
 		{shortRate(456789), "457k"},
