@@ -3,7 +3,7 @@
 # and results.jsonl beside this script. Needs root for apt-get, 2 or more
 # CPUs, and reaches only the Go module proxy, Debian and npm.
 #
-#   bench/run.sh                       full run: about 13 minutes on a quiet machine, 25 at most
+#   bench/run.sh                       full run: about 20 minutes on a quiet machine, 25 at most
 #   QUICK=1 bench/run.sh               short windows, 2,000 idle connections, about 5 minutes
 #   SERVERS="cafeto coder" bench/run.sh   only some servers
 #   NO_INSTALL=1 bench/run.sh          skip apt-get and npm
