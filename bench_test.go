@@ -28,11 +28,6 @@ type benchRequest struct {
 	User    string `json:"user" validate:"required,max=32"`
 }
 
-type benchResponse struct {
-	Message string `json:"message"`
-	User    string `json:"user"`
-}
-
 type envelope struct {
 	StatusCode int `json:"statusCode"`
 	Body       any `json:"body"`
@@ -79,13 +74,13 @@ func handWritten(w http.ResponseWriter, r *http.Request) {
 			wsjson.Write(ctx, c, envelope{400, map[string]any{"errorList": list}})
 			continue
 		}
-		wsjson.Write(ctx, c, envelope{200, benchResponse(req)})
+		wsjson.Write(ctx, c, envelope{200, ChatResponse(req)})
 	}
 }
 
 func callbackHandler() http.Handler {
-	return ws.Callback(nil, func(ctx context.Context, in benchRequest) (benchResponse, error) {
-		return benchResponse(in), nil
+	return ws.Callback(nil, func(ctx context.Context, in benchRequest) (ChatResponse, error) {
+		return ChatResponse(in), nil
 	}, nil)
 }
 

@@ -182,16 +182,17 @@ func Callback[Req, Resp any](
 func newHandle[Req, Resp any](onReceive func(context.Context, Req) (Resp, error), cfg *config) func(*Conn, []byte) error {
 	m := newModel(reflect.TypeFor[Req](), cfg)
 	respType := reflect.TypeFor[Resp]()
-	respIsEnvelope := respType.Implements(reflect.TypeFor[enveloper]())
-	respIsInterface := respType.Kind() == reflect.Interface
 	// The Validate method is looked up on *Req for a struct, on Req itself
 	// for a pointer to a struct: on what validation is given.
 	reqIsPointer := m.isPointer
-	target := reflect.PointerTo(m.typ)
+	validated := reflect.PointerTo(m.typ)
 	if reqIsPointer {
-		target = m.typ
+		validated = m.typ
 	}
-	selfChecks := target.Implements(reflect.TypeFor[Validator]())
+	selfChecks := validated.Implements(reflect.TypeFor[Validator]())
+	// Only an envelope type, or an interface that may hold one, needs the
+	// check per reply.
+	mayBeEnvelope := respType.Implements(reflect.TypeFor[enveloper]()) || respType.Kind() == reflect.Interface
 
 	return func(c *Conn, data []byte) error {
 		ctx := c.ctx
@@ -231,11 +232,7 @@ func newHandle[Req, Resp any](onReceive func(context.Context, Req) (Resp, error)
 			}
 			return c.sendEnvelope(http.StatusInternalServerError, internalError)
 		}
-		switch {
-		case respIsEnvelope:
-			status, body := any(resp).(enveloper).envelope()
-			return c.sendEnvelope(status, body)
-		case respIsInterface:
+		if mayBeEnvelope {
 			if env, ok := any(resp).(enveloper); ok {
 				status, body := env.envelope()
 				return c.sendEnvelope(status, body)
