@@ -3,7 +3,6 @@ package ws
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -173,72 +172,24 @@ func Callback[Req, Resp any](
 		onConnect:    onConnect,
 		onDisconnect: onDisconnect,
 		handle:       newHandle(onReceive, cfg),
+		req:          reflect.TypeFor[Req](),
+		resp:         reflect.TypeFor[Resp](),
 	}
 }
 
 // newHandle wraps onReceive in the untyped function the read loop calls for
-// each message: decode, validate, call, reply. The type switches happen
-// here, once.
-func newHandle[Req, Resp any](onReceive func(context.Context, Req) (Resp, error), cfg *config) func(*Conn, []byte) error {
-	m := newModel(reflect.TypeFor[Req](), cfg)
-	respType := reflect.TypeFor[Resp]()
-	// The Validate method is looked up on *Req for a struct, on Req itself
-	// for a pointer to a struct: on what validation is given.
-	reqIsPointer := m.isPointer
-	validated := reflect.PointerTo(m.typ)
-	if reqIsPointer {
-		validated = m.typ
-	}
-	selfChecks := validated.Implements(reflect.TypeFor[Validator]())
-	// Only an envelope type, or an interface that may hold one, needs the
-	// check per reply.
-	mayBeEnvelope := respType.Implements(reflect.TypeFor[enveloper]()) || respType.Kind() == reflect.Interface
-
-	return func(c *Conn, data []byte) error {
-		ctx := c.ctx
-		req := new(Req)
-		if err := json.Unmarshal(data, req); err != nil {
-			return c.sendEnvelope(http.StatusBadRequest, *decodeErrors(data, err))
+// each message: decode, validate, call, and the reply's status and body
+// (with the error to log, for a generic 500). The type switches happen here,
+// once.
+func newHandle[Req, Resp any](onReceive func(context.Context, Req) (Resp, error), cfg *config) func(context.Context, []byte) (int, any, error) {
+	dec := newDecoder[Req](cfg)
+	rep := newReplier[Resp]()
+	return func(ctx context.Context, data []byte) (int, any, error) {
+		var req Req
+		if list := dec.decode(ctx, data, &req); list != nil {
+			return http.StatusBadRequest, *list, nil
 		}
-		if m.isStruct || m.isPointer {
-			if isNull(data) {
-				return c.sendEnvelope(http.StatusBadRequest, *notObject())
-			}
-			var target any = req
-			if reqIsPointer {
-				target = *req
-			}
-			var self Validator
-			if selfChecks {
-				self = target.(Validator)
-			}
-			if list := m.check(ctx, target, self); list != nil {
-				return c.sendEnvelope(http.StatusBadRequest, *list)
-			}
-		}
-
-		var resp Resp
-		err := c.guard("onReceive", func() (err error) {
-			resp, err = onReceive(ctx, *req)
-			return err
-		})
-		if err != nil {
-			var e *Error
-			if errors.As(err, &e) {
-				return c.sendEnvelope(e.Status, e.Body)
-			}
-			if !errors.Is(err, errPanic) {
-				c.log("ws: onReceive failed", err)
-			}
-			return c.sendEnvelope(http.StatusInternalServerError, internalError)
-		}
-		if mayBeEnvelope {
-			if env, ok := any(resp).(enveloper); ok {
-				status, body := env.envelope()
-				return c.sendEnvelope(status, body)
-			}
-		}
-		return c.sendEnvelope(http.StatusOK, resp)
+		return rep.reply(onReceive(ctx, req))
 	}
 }
 
@@ -246,7 +197,8 @@ type callback struct {
 	cfg          *config
 	onConnect    func(context.Context, *Conn) error
 	onDisconnect func(context.Context, *Conn, error)
-	handle       func(*Conn, []byte) error
+	handle       func(context.Context, []byte) (int, any, error)
+	req, resp    reflect.Type // for the API's description
 }
 
 func (h *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -289,7 +241,7 @@ func (h *callback) serve(c *Conn) error {
 			return err
 		}
 		c.busy()
-		err = h.handle(c, data)
+		err = c.answer(c.ctx, data, h.handle)
 		if !c.idle() {
 			return c.ended(ErrShutdown)
 		}
@@ -319,4 +271,22 @@ func (c *Conn) guard(where string, fn func() error) (err error) {
 // log logs an error with the connection's attributes.
 func (c *Conn) log(msg string, err error) {
 	c.cfg.logger.ErrorContext(c.ctx, msg, "error", err, "remote", c.req.RemoteAddr, "path", c.req.URL.Path)
+}
+
+// answer handles one message and sends its reply, all under one guard: a
+// panic anywhere (decoding, validation, the receive function, encoding the
+// reply) is answered with a generic 500 and the connection goes on. It
+// returns an error only when the connection has ended.
+func (c *Conn) answer(ctx context.Context, data []byte, handle func(context.Context, []byte) (int, any, error)) error {
+	err := c.guard("onReceive", func() error {
+		status, body, failure := handle(ctx, data)
+		if failure != nil && !errors.Is(failure, errPanic) {
+			c.log("ws: onReceive failed", failure)
+		}
+		return c.sendEnvelope(status, body)
+	})
+	if errors.Is(err, errPanic) {
+		return c.sendEnvelope(http.StatusInternalServerError, internalError)
+	}
+	return err
 }
