@@ -200,7 +200,7 @@ func newBrowser(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing: CI must install it (apt-get install -y chromium, as .ci/steps/e2e.sh does)", chromium)
+			t.Fatalf("%s is missing: CI must install it (apt-get install -y chromium, as ./test.sh does when run as root)", chromium)
 		}
 		t.Skipf("skipping the browser test: %s is missing; install it with apt-get install -y chromium", chromium)
 	}
