@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Short check for CI: vets and tests the bench module, then sends a few
-# hundred messages to each Go benchmark server, closed loop and pipelined,
-# and verifies every reply. Exits non-zero when anything fails.
+# Short check for CI: vets and tests the bench module, runs the fan-out
+# comparison with centrifuge for a few messages, then sends a few hundred
+# messages to each Go benchmark server, closed loop and pipelined, and
+# verifies every reply. Exits non-zero when anything fails.
 set -uo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=servers.sh
@@ -37,6 +38,7 @@ smoke_server() {
 trap stop_server EXIT
 check "go vet ./..." go vet ./...
 check "go test ./..." go test -count=1 ./...
+check "fan-out comparison, 20 messages" go test -count=1 -run '^$' -bench FanoutPeer -benchtime 20x ./fanout
 if ! build_go "${GO_SERVERS[@]}"; then
 	failed=$((failed + ${#GO_SERVERS[@]}))
 else

@@ -1,5 +1,5 @@
 // Package fanouttest is the fan-out benchmark harness shared by the hub's
-// BenchmarkFanout, natsbroker's BenchmarkFanoutNATS and hub/peer's
+// BenchmarkFanout, natsbroker's BenchmarkFanoutNATS and bench/fanout's
 // BenchmarkFanoutPeer, so that their figures compare: a room of WebSocket
 // clients that count the messages they receive, a sender that keeps a
 // window of messages in flight, and a hub server for them to join.

@@ -1,9 +1,10 @@
-// Package peer compares the hub with a peer doing the same job:
+// Package fanout compares the hub with a peer doing the same job:
 // centrifuge (github.com/centrifugal/centrifuge) with its in-memory broker,
 // on the same harness as the hub's BenchmarkFanout (internal/fanouttest).
-// It is a module of its own so that neither the hub nor its users depend
-// on centrifuge.
-package peer
+// It lives in the bench module so that neither the hub nor its users depend
+// on centrifuge. Centrifuge is held at v0.38.0, its newest release whose
+// go.mod asks for no more than Go 1.25 (v0.39.0 and later ask for Go 1.26).
+package fanout
 
 import (
 	"context"
