@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -21,6 +23,19 @@ import (
 // onDisconnect, [ConnFromContext] gives it to onReceive, and [Handler] and
 // [Accept] give it to your own loop.
 //
+// Its life is its context ([Conn.Context]): the context is cancelled as soon
+// as the connection ends, whatever ended it (the peer's close frame, a
+// dropped TCP connection, a write or pong timeout, [Conn.Close],
+// [Group.Shutdown]), and [context.Cause] says why.
+//
+// Something always reads the connection, so control frames (ping, pong,
+// close) never wait for your code: when neither the library's loop nor your
+// [Conn.ReceiveJSON] has read for a short while (50 ms), a reader takes over
+// and reads ahead, at most one message (up to the read limit), until your
+// code reads again. While that message waits, reading pauses (the peer is
+// held back by TCP) and the peer is not expected to answer pings: the server
+// is the one behind.
+//
 // SendJSON, SendText, Close, Set and Get are safe for concurrent use, so
 // other goroutines can push messages while replies flow. ReceiveJSON must be
 // called from one goroutine at a time, and never on a connection served by
@@ -32,13 +47,21 @@ type Conn struct {
 	cfg *config
 	ctx context.Context // the connection's context; carries the Conn
 
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 
-	rbuf bytes.Buffer // the message being read (one reader at a time)
+	// Reading. One consumer (the serve loop or ReceiveJSON) reads at a
+	// time; while it does not, the takeover reader may read one message
+	// ahead and hand it over through ahead.
+	rmu      sync.Mutex
+	held     *buffer      // the message last returned by read, until the next read
+	waiting  bool         // the consumer is inside read
+	taken    bool         // the takeover reader is running
+	ahead    chan *buffer // read ahead by the takeover reader
+	behind   atomic.Bool  // the takeover reader waits for the consumer: the server is behind
+	messages atomic.Int64 // messages read: a peer that sends is alive
+	rtimer   *time.Timer  // starts the takeover reader when nobody reads
 
 	wmu      sync.Mutex   // serializes writes: one frame at a time
-	wbuf     bytes.Buffer // guarded by wmu
-	enc      *json.Encoder
 	wtimer   *time.Timer  // write timeout, armed while a write is under way
 	deadline atomic.Int64 // when the current write times out, unix ns; 0 when idle
 
@@ -50,8 +73,8 @@ type Conn struct {
 	manual bool          // made by Accept: Close releases it
 
 	cmu    sync.Mutex
-	cause  error       // why the connection ended, when the server ended it; first one wins
-	gone   bool        // a read or write has failed: the connection has ended
+	err    error       // why the connection ended; the first reason wins
+	closed bool        // Close was called
 	values map[any]any // per-connection state: Set and Get
 }
 
@@ -59,6 +82,11 @@ const (
 	stateBusy     uint32 = 1 << iota // a message is being handled
 	stateDraining                    // the group is shutting down: close once idle
 )
+
+// takeoverDelay is how long nobody may read before the takeover reader
+// starts: long enough that a quick handler never needs it, short enough that
+// a dropped peer is noticed within a second.
+const takeoverDelay = 50 * time.Millisecond
 
 type connKey struct{}
 
@@ -70,18 +98,19 @@ func ConnFromContext(ctx context.Context) *Conn {
 }
 
 func newConn(wc *websocket.Conn, r *http.Request, cfg *config) *Conn {
-	c := &Conn{ws: wc, req: r, cfg: cfg}
+	c := &Conn{ws: wc, req: r, cfg: cfg, ahead: make(chan *buffer)}
 	// The request context is done once the handler returns, and the
 	// hijacked request's own context must not be used after Accept: keep its
 	// values, drop its cancellation.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
 	c.ctx = context.WithValue(ctx, connKey{}, c)
 	c.cancel = cancel
-	c.enc = json.NewEncoder(&c.wbuf)
 	if cfg.writeTimeout > 0 {
 		c.wtimer = time.AfterFunc(time.Hour, c.writeTimedOut)
 		c.wtimer.Stop()
 	}
+	// Until the consumer first reads, nobody does: the timer runs from now.
+	c.rtimer = time.AfterFunc(takeoverDelay, c.takeOver)
 	return c
 }
 
@@ -91,8 +120,9 @@ func newConn(wc *websocket.Conn, r *http.Request, cfg *config) *Conn {
 func (c *Conn) Request() *http.Request { return c.req }
 
 // Context returns the connection's context. It holds the values HTTP
-// middleware put on the request and the Conn itself ([ConnFromContext]), and
-// it is cancelled once the connection has ended (after onDisconnect).
+// middleware put on the request and the Conn itself ([ConnFromContext]). It
+// is cancelled as soon as the connection ends, whatever ended it;
+// [context.Cause] then returns the error onDisconnect gets.
 func (c *Conn) Context() context.Context { return c.ctx }
 
 // Set stores a per-connection value under key, such as a nickname chosen in
@@ -114,19 +144,49 @@ func (c *Conn) Get(key any) any {
 	return c.values[key]
 }
 
+// buffer holds one message read or written, with an encoder writing to it.
+// Buffers come from a pool and go back after use, so an idle connection
+// holds none, whatever size its last message had.
+type buffer struct {
+	bytes.Buffer
+	enc *json.Encoder
+}
+
+// maxPooled is the largest buffer kept for reuse; larger ones are dropped.
+const maxPooled = 64 << 10
+
+var buffers = sync.Pool{New: func() any {
+	b := new(buffer)
+	b.enc = json.NewEncoder(&b.Buffer)
+	return b
+}}
+
+func getBuffer() *buffer {
+	b := buffers.Get().(*buffer)
+	b.Reset()
+	return b
+}
+
+func putBuffer(b *buffer) {
+	if b != nil && b.Cap() <= maxPooled {
+		buffers.Put(b)
+	}
+}
+
 // SendJSON writes v as one JSON text frame. It is safe for concurrent use;
 // frames never interleave. A write the peer does not take within the write
 // timeout ([WithWriteTimeout]) closes the connection. If ctx is done before
 // the write completes, the connection is closed too: a frame cannot be
 // taken back halfway.
 func (c *Conn) SendJSON(ctx context.Context, v any) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.wbuf.Reset()
-	if err := c.enc.Encode(v); err != nil {
+	b := getBuffer()
+	defer putBuffer(b)
+	if err := b.enc.Encode(v); err != nil {
 		return err
 	}
-	return c.writeLocked(ctx, trimNewline(c.wbuf.Bytes()))
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeLocked(ctx, trimNewline(b.Bytes()))
 }
 
 // SendText writes msg as one text frame, as it is: for a message encoded
@@ -138,15 +198,18 @@ func (c *Conn) SendText(ctx context.Context, msg []byte) error {
 	return c.writeLocked(ctx, msg)
 }
 
-// sendEnvelope writes {"statusCode":status,"body":body}.
+// sendEnvelope writes {"statusCode":status,"body":body}. A body that does
+// not encode is logged and answered with a generic 500.
 func (c *Conn) sendEnvelope(status int, body any) error {
+	b := getBuffer()
+	defer putBuffer(b)
+	if err := writeEnvelope(&b.Buffer, b.enc, status, body); err != nil {
+		c.log("ws: reply does not encode as JSON", err)
+		writeEnvelope(&b.Buffer, b.enc, http.StatusInternalServerError, internalError)
+	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if err := writeEnvelope(&c.wbuf, c.enc, status, body); err != nil {
-		c.log("ws: reply does not encode as JSON", err)
-		writeEnvelope(&c.wbuf, c.enc, http.StatusInternalServerError, internalError)
-	}
-	return c.writeLocked(c.ctx, c.wbuf.Bytes())
+	return c.writeLocked(c.ctx, b.Bytes())
 }
 
 // writeEnvelope resets buf and writes {"statusCode":status,"body":body} to
@@ -175,6 +238,9 @@ func trimNewline(b []byte) []byte {
 // timeout.
 func (c *Conn) writeLocked(ctx context.Context, p []byte) error {
 	if err := ctx.Err(); err != nil {
+		if ctx == c.ctx {
+			return c.endErr()
+		}
 		return err
 	}
 	if c.wtimer != nil {
@@ -202,8 +268,8 @@ func (c *Conn) writeTimedOut() {
 
 // opCtx returns the context to hand to coder/websocket for one read or
 // write. A context that can be cancelled costs a cancellation hook on every
-// call; the connection's own context only ends after the connection has, so
-// it is replaced with one that cannot.
+// call, and the connection's own context is only cancelled once the
+// connection is closing: it is replaced with one that cannot be.
 func (c *Conn) opCtx(ctx context.Context) context.Context {
 	if ctx.Done() == nil || ctx.Done() == c.ctx.Done() {
 		return context.Background()
@@ -212,10 +278,10 @@ func (c *Conn) opCtx(ctx context.Context) context.Context {
 }
 
 // ReceiveJSON reads the next message (text or binary) and decodes it into
-// v. When the message is not valid JSON, or a value has the wrong type,
-// it returns an [ErrorList] worded like a 400's, and the connection stays
-// open; send it back with SendJSON(ctx, ws.BadRequest(list)) if you wish. Any
-// other error means the connection has ended.
+// v. When the message is not valid JSON, or a value has the wrong type, it
+// returns an [ErrorList] worded like a 400's, and the connection stays open:
+// answer with SendJSON(ctx, ws.BadRequest(list)) and read on. Any other
+// error means the connection has ended.
 //
 // A text message that is not valid UTF-8 closes the connection with 1007.
 // If ctx is done before a message arrives, the connection is closed.
@@ -230,26 +296,110 @@ func (c *Conn) ReceiveJSON(ctx context.Context, v any) error {
 	return nil
 }
 
-// read reads the next message into c.rbuf and returns it; it is valid until
-// the next read.
+// read returns the next message; it is valid until the next read. It reads
+// the connection itself, or takes the message the takeover reader read
+// ahead.
 func (c *Conn) read(ctx context.Context) ([]byte, error) {
+	c.rtimer.Stop()
+	c.rmu.Lock()
+	putBuffer(c.held)
+	c.held = nil
+	c.waiting = true
+	taken := c.taken
+	c.rmu.Unlock()
+
+	var b *buffer
+	var err error
+	if taken {
+		b, err = c.receiveAhead(ctx)
+	} else {
+		b, err = c.readMessage(ctx)
+	}
+
+	c.rmu.Lock()
+	c.waiting = false
+	c.held = b
+	if err == nil && !c.taken {
+		c.rtimer.Reset(takeoverDelay)
+	}
+	c.rmu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// receiveAhead waits for the message the takeover reader reads.
+func (c *Conn) receiveAhead(ctx context.Context) (*buffer, error) {
+	select {
+	case b := <-c.ahead:
+		return b, nil
+	case <-c.ctx.Done():
+		return nil, c.endErr()
+	case <-ctx.Done():
+		c.closeNow(context.Cause(ctx))
+		return nil, c.endErr()
+	}
+}
+
+// takeOver reads while the consumer does not: it runs from c.rtimer, reads
+// one message at a time and hands each to the consumer. It stops once it
+// hands a message to a consumer that was already waiting for it (the
+// consumer reads again from then on), or when the connection has ended.
+func (c *Conn) takeOver() {
+	c.rmu.Lock()
+	if c.waiting || c.taken || c.ctx.Err() != nil {
+		c.rmu.Unlock()
+		return
+	}
+	c.taken = true
+	c.rmu.Unlock()
+	for {
+		b, err := c.readMessage(c.ctx)
+		if err != nil {
+			// The connection has ended: the consumer learns it from
+			// the context.
+			return
+		}
+		c.rmu.Lock()
+		handBack := c.waiting
+		c.taken = !handBack
+		c.rmu.Unlock()
+		c.behind.Store(true)
+		select {
+		case c.ahead <- b:
+		case <-c.ctx.Done():
+			putBuffer(b)
+			handBack = true
+		}
+		c.behind.Store(false)
+		if handBack {
+			return
+		}
+	}
+}
+
+// readMessage reads the next message into a buffer of its own.
+func (c *Conn) readMessage(ctx context.Context) (*buffer, error) {
 	typ, r, err := c.ws.Reader(c.opCtx(ctx))
 	if err != nil {
 		return nil, c.readFailed(err)
 	}
-	c.rbuf.Reset()
-	if _, err := c.rbuf.ReadFrom(r); err != nil {
+	b := getBuffer()
+	if _, err := b.ReadFrom(r); err != nil {
+		putBuffer(b)
 		if errors.Is(err, websocket.ErrMessageTooBig) {
 			// coder/websocket has sent close 1009 already.
 			return nil, c.ended(&closeError{code: StatusMessageTooBig, reason: "message too big", cause: err})
 		}
 		return nil, c.readFailed(err)
 	}
-	data := c.rbuf.Bytes()
-	if typ == websocket.MessageText && !utf8.Valid(data) {
+	c.messages.Add(1)
+	if typ == websocket.MessageText && !utf8.Valid(b.Bytes()) {
+		putBuffer(b)
 		return nil, c.close(StatusInvalidPayload, "invalid UTF-8", ErrInvalidUTF8)
 	}
-	return data, nil
+	return b, nil
 }
 
 // readFailed explains a failed read. A peer that broke the protocol (an
@@ -269,35 +419,65 @@ func (c *Conn) readFailed(err error) error {
 }
 
 // Close closes the connection with a close frame holding code and reason
-// (at most 123 bytes; it reaches the client) and waits up to 5 s each way for
-// the close handshake. The error onDisconnect then gets carries code; see
-// [CloseStatus]. Closing a closed connection does nothing.
+// and waits up to 5 s each way for the close handshake. The reason reaches
+// the client; it is cut to 123 bytes, on a character boundary, and invalid
+// UTF-8 in it is replaced. The connection's context is cancelled at once,
+// with a cause that carries code ([CloseStatus] reads it), and onDisconnect
+// gets that error.
+//
+// Close returns nil once the close handshake is done, or the error that cut
+// it short. When the connection has ended already, or Close was called
+// before, it does nothing and returns nil.
 func (c *Conn) Close(code StatusCode, reason string) error {
-	err := c.close(code, reason, ErrClosed)
+	c.cmu.Lock()
+	first := !c.closed && c.err == nil
+	c.closed = true
+	c.cmu.Unlock()
+	var err error
+	if first {
+		err = c.closeWith(code, reason, ErrClosed)
+	}
 	if c.manual {
 		c.release()
-	}
-	if errors.Is(err, ErrClosed) {
-		return nil
 	}
 	return err
 }
 
 // close records why the server closes and closes with a close frame. It
-// returns the recorded cause.
+// returns the error that explains the connection's end.
 func (c *Conn) close(code StatusCode, reason string, why error) error {
-	if len(reason) > 123 {
-		reason = reason[:123]
+	c.closeWith(code, reason, why)
+	return c.endErr()
+}
+
+// closeWith records why the server closes, closes with a close frame and
+// returns the close handshake's error.
+func (c *Conn) closeWith(code StatusCode, reason string, why error) error {
+	reason = closeReason(reason)
+	c.setErr(&closeError{code: code, reason: reason, cause: why})
+	return c.ws.Close(code, reason)
+}
+
+// closeReason makes reason fit a close frame: valid UTF-8, at most 123
+// bytes, cut on a character boundary.
+func closeReason(reason string) string {
+	if !utf8.ValidString(reason) {
+		reason = string(bytes.ToValidUTF8([]byte(reason), []byte("\uFFFD")))
 	}
-	err := c.setCause(&closeError{code: code, reason: reason, cause: why})
-	c.ws.Close(code, reason)
-	return err
+	if len(reason) <= 123 {
+		return reason
+	}
+	n := 123
+	for n > 0 && !utf8.RuneStart(reason[n]) {
+		n--
+	}
+	return reason[:n]
 }
 
 // closeNow records why and drops the connection without a close handshake:
 // for a peer that is not there any more.
 func (c *Conn) closeNow(why error) {
-	c.setCause(&closeError{code: -1, cause: why})
+	c.setErr(&closeError{code: -1, cause: why})
 	if c.nc != nil {
 		// Ends a close handshake under way too, which CloseNow would
 		// wait for.
@@ -306,40 +486,41 @@ func (c *Conn) closeNow(why error) {
 	c.ws.CloseNow()
 }
 
-// setCause records why the server ended the connection, unless a reason is
-// known already, and returns the one that stands.
-func (c *Conn) setCause(err error) error {
+// setErr records why the connection ended, unless a reason is known
+// already, and cancels the connection's context with it. It returns the
+// reason that stands.
+func (c *Conn) setErr(err error) error {
 	c.cmu.Lock()
-	defer c.cmu.Unlock()
-	if c.cause == nil {
-		c.cause = err
+	if c.err == nil {
+		c.err = err
+		c.cmu.Unlock()
+		c.cancel(err)
+		return err
 	}
-	return c.cause
+	err = c.err
+	c.cmu.Unlock()
+	return err
 }
 
-// ended returns the error that explains a failed read or write: the reason
-// the server closed for, if it did; otherwise err, the peer's close frame
-// or the network's error.
-func (c *Conn) ended(err error) error {
+// ended records err, the error of a failed read or write, as why the
+// connection ended, unless a reason is known already (the server closed
+// it), and returns the reason that stands.
+func (c *Conn) ended(err error) error { return c.setErr(err) }
+
+// endErr returns why the connection ended, or nil while it is open.
+func (c *Conn) endErr() error {
 	c.cmu.Lock()
 	defer c.cmu.Unlock()
-	c.gone = true
-	if c.cause != nil {
-		return c.cause
-	}
-	return err
+	return c.err
 }
 
 // hasEnded reports whether the connection has ended: a read or write
 // failed, or the server closed it.
-func (c *Conn) hasEnded() bool {
-	c.cmu.Lock()
-	defer c.cmu.Unlock()
-	return c.gone || c.cause != nil
-}
+func (c *Conn) hasEnded() bool { return c.endErr() != nil }
 
 // startPings pings the peer every interval, from a timer: no goroutine sits
-// idle between pings.
+// idle between pings. A peer that sent a message since the last ping is
+// alive and need not answer; so is one the server is behind with.
 func (c *Conn) startPings(interval time.Duration) {
 	if interval <= 0 {
 		return
@@ -347,14 +528,18 @@ func (c *Conn) startPings(interval time.Duration) {
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
 	c.ptime = time.AfterFunc(interval, func() {
+		seen := c.messages.Load()
 		ctx, cancel := context.WithTimeout(context.Background(), interval)
 		err := c.ws.Ping(ctx)
 		cancel()
 		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				c.closeNow(ErrPongTimeout)
+			if errors.Is(err, net.ErrClosed) {
+				return
 			}
-			return
+			if c.messages.Load() == seen && !c.behind.Load() {
+				c.closeNow(ErrPongTimeout)
+				return
+			}
 		}
 		c.pmu.Lock()
 		if !c.stopped {
@@ -366,7 +551,9 @@ func (c *Conn) startPings(interval time.Duration) {
 
 // release frees what the connection holds once it has ended.
 func (c *Conn) release() {
+	c.setErr(ErrClosed)
 	c.ws.CloseNow()
+	c.rtimer.Stop()
 	c.pmu.Lock()
 	c.stopped = true
 	if c.ptime != nil {
@@ -376,8 +563,72 @@ func (c *Conn) release() {
 	if c.wtimer != nil {
 		c.wtimer.Stop()
 	}
-	c.cancel()
+	c.rmu.Lock()
+	putBuffer(c.held)
+	c.held = nil
+	c.rmu.Unlock()
 	if g := c.cfg.group; g != nil {
 		g.remove(c)
 	}
+}
+
+// goAway closes c with 1001 now if it is idle, or after the reply to the
+// message it is handling.
+func (c *Conn) goAway() {
+	if c.state.Or(stateDraining)&stateBusy == 0 {
+		go c.close(StatusGoingAway, "going away", ErrShutdown)
+	}
+}
+
+// busy marks the start of a message's handling.
+func (c *Conn) busy() { c.state.Or(stateBusy) }
+
+// idle marks the end of a message's handling. It reports false when the
+// connection must close now because the group is shutting down.
+func (c *Conn) idle() bool {
+	if c.state.And(^stateBusy)&stateDraining != 0 {
+		c.close(StatusGoingAway, "going away", ErrShutdown)
+		return false
+	}
+	return true
+}
+
+// errPanic marks the error guard returns for a recovered panic.
+var errPanic = errors.New("ws: panic")
+
+// guard runs fn, turning a panic into an error wrapping errPanic. The
+// panic is logged with its stack; nothing of it reaches the client.
+func (c *Conn) guard(where string, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.cfg.logger.ErrorContext(c.ctx, "ws: panic in "+where,
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()),
+				"remote", c.req.RemoteAddr, "path", c.req.URL.Path)
+			err = fmt.Errorf("%w in %s: %v", errPanic, where, r)
+		}
+	}()
+	return fn()
+}
+
+// log logs an error with the connection's attributes.
+func (c *Conn) log(msg string, err error) {
+	c.cfg.logger.ErrorContext(c.ctx, msg, "error", err, "remote", c.req.RemoteAddr, "path", c.req.URL.Path)
+}
+
+// answer handles one message and sends its reply, all under one guard: a
+// panic anywhere (decoding, validation, the receive function, encoding the
+// reply) is answered with a generic 500 and the connection goes on. It
+// returns an error only when the connection has ended.
+func (c *Conn) answer(ctx context.Context, data []byte, handle func(context.Context, []byte) (int, any, error)) error {
+	err := c.guard("onReceive", func() error {
+		status, body, failure := handle(ctx, data)
+		if failure != nil && !errors.Is(failure, errPanic) {
+			c.log("ws: onReceive failed", failure)
+		}
+		return c.sendEnvelope(status, body)
+	})
+	if errors.Is(err, errPanic) {
+		return c.sendEnvelope(http.StatusInternalServerError, internalError)
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package ws_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -39,10 +40,18 @@ func ExampleHandler() {
 	echo := ws.Handler(func(ctx context.Context, conn *ws.Conn) error {
 		for {
 			var in map[string]any
-			if err := conn.ReceiveJSON(ctx, &in); err != nil {
-				return err
+			err := conn.ReceiveJSON(ctx, &in)
+			var bad ws.ErrorList
+			switch {
+			case errors.As(err, &bad):
+				// The client's mistake: answer it and read on.
+				err = conn.SendJSON(ctx, ws.BadRequest(bad))
+			case err != nil:
+				return err // the connection has ended
+			default:
+				err = conn.SendJSON(ctx, map[string]string{"Hola": "Mundo"})
 			}
-			if err := conn.SendJSON(ctx, map[string]string{"Hola": "Mundo"}); err != nil {
+			if err != nil {
 				return err
 			}
 		}
@@ -50,9 +59,10 @@ func ExampleHandler() {
 	srv := httptest.NewServer(echo)
 	defer srv.Close()
 
-	talk(srv.URL, `{"message": "Hi", "user": "System"}`)
+	talk(srv.URL, `{"message": "Hi", "user": "System"}`, `{"message": `)
 	// Output:
 	// {"Hola":"Mundo"}
+	// {"statusCode":400,"body":{"errorList":[{"loc":[],"type":"json_invalid","msg":"Invalid JSON: unexpected end of JSON input"}]}}
 }
 
 // The callback method with closures: each message arrives as a validated

@@ -63,10 +63,12 @@ func (g *Group) Len() int {
 // being handled when Shutdown begins gets its reply first. New handshakes
 // are refused with 503 from then on.
 //
-// If ctx is done first, the connections still open are dropped without a
-// close handshake and Shutdown returns ctx's error once they are gone. It is
-// meant to run after [http.Server.Shutdown], or from
-// [http.Server.RegisterOnShutdown].
+// If ctx is done first, Shutdown drops the connections still open without a
+// close handshake, which cancels their contexts, and returns ctx's error at
+// once, like [http.Server.Shutdown]: it does not wait for code that ignores
+// its context. Their onDisconnect still runs, exactly once, when that code
+// returns; [Group.Len] counts them until then. Shutdown is meant to run after
+// [http.Server.Shutdown], or from [http.Server.RegisterOnShutdown].
 func (g *Group) Shutdown(ctx context.Context) error {
 	g.mu.Lock()
 	g.closing = true
@@ -92,27 +94,5 @@ func (g *Group) Shutdown(ctx context.Context) error {
 	for _, c := range conns {
 		c.closeNow(ErrShutdown)
 	}
-	<-done
 	return ctx.Err()
 }
-
-// goAway closes c with 1001 now if it is idle, or after the reply to the
-// message it is handling.
-func (c *Conn) goAway() {
-	if c.state.Or(stateDraining)&stateBusy == 0 {
-		go c.close(StatusGoingAway, "going away", ErrShutdown)
-	}
-}
-
-// idle marks the end of a message's handling. It reports false when the
-// connection must close now because the group is shutting down.
-func (c *Conn) idle() bool {
-	if c.state.And(^stateBusy)&stateDraining != 0 {
-		c.close(StatusGoingAway, "going away", ErrShutdown)
-		return false
-	}
-	return true
-}
-
-// busy marks the start of a message's handling.
-func (c *Conn) busy() { c.state.Or(stateBusy) }

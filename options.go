@@ -17,7 +17,7 @@ type config struct {
 	logger         *slog.Logger
 	readLimit      int64
 	originPatterns []string
-	pingInterval   time.Duration // < 0: the default of the constructor
+	pingInterval   time.Duration
 	writeTimeout   time.Duration
 	group          *Group
 	tagErrors      map[string]tagError
@@ -40,7 +40,7 @@ func newConfig(opts []Option) *config {
 	c := &config{
 		logger:       discard,
 		readLimit:    defaultReadLimit,
-		pingInterval: -1,
+		pingInterval: defaultPingInterval,
 		writeTimeout: defaultWriteTimeout,
 	}
 	for _, o := range opts {
@@ -88,13 +88,11 @@ func WithOriginPatterns(patterns ...string) Option {
 	return func(c *config) { c.originPatterns = append(c.originPatterns, patterns...) }
 }
 
-// WithPingInterval pings the peer every d; a peer that has not answered
-// within another d is closed and onDisconnect gets [ErrPongTimeout]. Zero
-// turns pings off.
-//
-// The default is 30 s for [Callback], whose read loop always reads the
-// pongs, and off for [Handler] and [Accept]: there pongs are read only while
-// your code is reading, so turn pings on only for a loop that keeps reading.
+// WithPingInterval pings the peer every d; a peer that neither answers nor
+// sends anything within another d is dropped and onDisconnect gets
+// [ErrPongTimeout]. Pongs are read whatever your code is doing (see [Conn]),
+// so a busy handler never gets a live peer dropped. The default is 30 s;
+// zero turns pings off.
 func WithPingInterval(d time.Duration) Option {
 	return func(c *config) { c.pingInterval = max(d, 0) }
 }

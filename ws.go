@@ -4,18 +4,15 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"reflect"
-	"runtime/debug"
-	"time"
 
 	"github.com/coder/websocket"
 )
 
 // Accept upgrades the request to a WebSocket connection inside any handler:
-// the seed's `await websocket.accept()`. When it fails it has written the
+// Cafeto's `await websocket.accept()`. When it fails it has written the
 // HTTP error already (403 for a refused origin, 426 for a request that is
 // not a WebSocket handshake, 503 during [Group.Shutdown]); do not write
 // again.
@@ -30,7 +27,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts ...Option) (*Conn, erro
 		return nil, err
 	}
 	c.manual = true
-	c.startPings(cfg.ping(0))
+	c.startPings(cfg.pingInterval)
 	return c, nil
 }
 
@@ -90,14 +87,6 @@ func recordHijack(w http.ResponseWriter) http.ResponseWriter {
 	}
 }
 
-// ping returns the ping interval: the configured one, or def.
-func (c *config) ping(def time.Duration) time.Duration {
-	if c.pingInterval < 0 {
-		return def
-	}
-	return c.pingInterval
-}
-
 // Handler returns an [http.Handler] that upgrades each request and runs fn
 // on the connection: the traditional method, where you receive and send
 // JSON yourself.
@@ -118,7 +107,7 @@ func Handler(fn func(ctx context.Context, conn *Conn) error, opts ...Option) htt
 			return
 		}
 		defer c.release()
-		c.startPings(cfg.ping(0))
+		c.startPings(cfg.pingInterval)
 		err = c.guard("handler", func() error { return fn(c.ctx, c) })
 		switch {
 		case err == nil:
@@ -144,15 +133,17 @@ func Handler(fn func(ctx context.Context, conn *Conn) error, opts ...Option) htt
 //     {"statusCode":200,"body":<Resp>}, or as it is when Resp is a
 //     [StatusEnvelope]. A message that does not decode or validate is
 //     answered with a 400 errorList; an [*Error] from onReceive with its
-//     status and body; any other error, or a panic, with a generic 500. The
-//     connection stays open in every case. Replies keep the order of the
-//     messages.
+//     status and body; any other error, or a panic anywhere on the way
+//     (UnmarshalJSON, a validator, Validate, onReceive, MarshalJSON), with a
+//     generic 500. The connection stays open in every case. Replies keep the
+//     order of the messages.
 //   - onDisconnect runs exactly once for every connection whose onConnect
 //     succeeded, whatever ended it; err says why ([CloseStatus] reads its
 //     close code).
 //
 // onConnect and onDisconnect may be nil. The callbacks' ctx is the
-// connection's ([Conn.Context]); [ConnFromContext] gives onReceive the
+// connection's ([Conn.Context]): onReceive sees it done as soon as the
+// connection ends, even mid-message, and [ConnFromContext] gives it the
 // connection.
 //
 // Callback inspects Req and warms the validator on it once, here: a nil
@@ -224,7 +215,7 @@ func (h *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c.startPings(h.cfg.ping(defaultPingInterval))
+	c.startPings(h.cfg.pingInterval)
 
 	err = h.serve(c)
 	if h.onDisconnect != nil {
@@ -249,44 +240,4 @@ func (h *callback) serve(c *Conn) error {
 			return err
 		}
 	}
-}
-
-// errPanic marks the error guard returns for a recovered panic.
-var errPanic = errors.New("ws: panic")
-
-// guard runs fn, turning a panic into an error wrapping errPanic. The
-// panic is logged with its stack; nothing of it reaches the client.
-func (c *Conn) guard(where string, fn func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			c.cfg.logger.ErrorContext(c.ctx, "ws: panic in "+where,
-				"panic", fmt.Sprint(r), "stack", string(debug.Stack()),
-				"remote", c.req.RemoteAddr, "path", c.req.URL.Path)
-			err = fmt.Errorf("%w in %s: %v", errPanic, where, r)
-		}
-	}()
-	return fn()
-}
-
-// log logs an error with the connection's attributes.
-func (c *Conn) log(msg string, err error) {
-	c.cfg.logger.ErrorContext(c.ctx, msg, "error", err, "remote", c.req.RemoteAddr, "path", c.req.URL.Path)
-}
-
-// answer handles one message and sends its reply, all under one guard: a
-// panic anywhere (decoding, validation, the receive function, encoding the
-// reply) is answered with a generic 500 and the connection goes on. It
-// returns an error only when the connection has ended.
-func (c *Conn) answer(ctx context.Context, data []byte, handle func(context.Context, []byte) (int, any, error)) error {
-	err := c.guard("onReceive", func() error {
-		status, body, failure := handle(ctx, data)
-		if failure != nil && !errors.Is(failure, errPanic) {
-			c.log("ws: onReceive failed", failure)
-		}
-		return c.sendEnvelope(status, body)
-	})
-	if errors.Is(err, errPanic) {
-		return c.sendEnvelope(http.StatusInternalServerError, internalError)
-	}
-	return err
 }

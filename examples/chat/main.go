@@ -1,5 +1,5 @@
 // Chat is a small chat room served with typed WebSocket callbacks, and the
-// seed's traditional echo endpoint beside it.
+// traditional echo endpoint of Cafeto beside it.
 //
 //	go run ./examples/chat            # then open http://localhost:8080
 //	go run ./examples/chat -addr :9000

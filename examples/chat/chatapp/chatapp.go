@@ -1,5 +1,5 @@
 // Package chatapp is the chat of examples/chat: a room served with typed
-// WebSocket callbacks, its page, and the seed's traditional echo endpoint.
+// WebSocket callbacks, its page, and the traditional echo endpoint of Cafeto.
 // It is a package of its own so that examples/chatnats serves the same app
 // with its rooms shared over NATS.
 package chatapp
@@ -66,7 +66,7 @@ func NewMux(conns *ws.Group, h *hub.Hub) *http.ServeMux {
 }
 
 // echo is the traditional method: receive and send JSON yourself, with no
-// envelope and no validation. As in the seed's loop, any error ends it,
+// envelope and no validation. As in Cafeto's loop, any error ends it,
 // a message that is not JSON too, and the connection closes with 1000.
 func echo(ctx context.Context, conn *ws.Conn) error {
 	// Your code on connect here.
