@@ -42,7 +42,8 @@ import (
 // [Callback], whose loop does the reading.
 type Conn struct {
 	ws  *websocket.Conn
-	nc  net.Conn // what ws runs on; nil if the ResponseWriter hid it
+	nc  net.Conn   // the hijacked connection; nil if the ResponseWriter hid it
+	tr  *transport // what ws runs on, around nc; nil with nc
 	req *http.Request
 	cfg *config
 	ctx context.Context // the connection's context; carries the Conn
@@ -184,7 +185,7 @@ func (c *Conn) SendJSON(ctx context.Context, v any) error {
 	if err := b.enc.Encode(v); err != nil {
 		return err
 	}
-	c.wmu.Lock()
+	c.lockWrite()
 	defer c.wmu.Unlock()
 	return c.writeLocked(ctx, trimNewline(b.Bytes()))
 }
@@ -193,9 +194,44 @@ func (c *Conn) SendJSON(ctx context.Context, v any) error {
 // once and sent to many connections. msg must be valid UTF-8. It is safe for
 // concurrent use, like [Conn.SendJSON].
 func (c *Conn) SendText(ctx context.Context, msg []byte) error {
-	c.wmu.Lock()
+	c.lockWrite()
 	defer c.wmu.Unlock()
 	return c.writeLocked(ctx, msg)
+}
+
+// SendTexts writes each message of msgs as a text frame of its own, in
+// order, and sends them together: one write to the network where they fit
+// (64 KiB). Frames of other writers do not come between them. Each message
+// must be valid UTF-8. It is safe for concurrent use, like [Conn.SendJSON];
+// the write timeout bounds each write to the network.
+func (c *Conn) SendTexts(ctx context.Context, msgs ...[]byte) error {
+	c.lockWrite()
+	defer c.wmu.Unlock()
+	for i, msg := range msgs {
+		if c.tr != nil {
+			c.tr.batch.Store(i < len(msgs)-1)
+		}
+		if err := c.writeLocked(ctx, msg); err != nil {
+			if c.tr != nil {
+				c.tr.batch.Store(false)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// lockWrite takes the write lock, counting the writers that wait for it:
+// while one waits, the frame before it is held back and both go out in one
+// write.
+func (c *Conn) lockWrite() {
+	if c.tr == nil {
+		c.wmu.Lock()
+		return
+	}
+	c.tr.waiting.Add(1)
+	c.wmu.Lock()
+	c.tr.waiting.Add(-1)
 }
 
 // sendEnvelope writes {"statusCode":status,"body":body}. A body that does
@@ -207,7 +243,7 @@ func (c *Conn) sendEnvelope(status int, body any) error {
 		c.log("ws: reply does not encode as JSON", err)
 		writeEnvelope(&b.Buffer, b.enc, http.StatusInternalServerError, internalError)
 	}
-	c.wmu.Lock()
+	c.lockWrite()
 	defer c.wmu.Unlock()
 	return c.writeLocked(c.ctx, b.Bytes())
 }
@@ -238,6 +274,9 @@ func trimNewline(b []byte) []byte {
 // timeout.
 func (c *Conn) writeLocked(ctx context.Context, p []byte) error {
 	if err := ctx.Err(); err != nil {
+		if c.tr != nil {
+			c.tr.flush()
+		}
 		if ctx == c.ctx {
 			return c.endErr()
 		}
@@ -248,6 +287,9 @@ func (c *Conn) writeLocked(ctx context.Context, p []byte) error {
 		c.wtimer.Reset(c.cfg.writeTimeout)
 	}
 	err := c.ws.Write(c.opCtx(ctx), websocket.MessageText, p)
+	if err == nil && c.tr != nil {
+		err = c.tr.settle()
+	}
 	if c.wtimer != nil {
 		c.deadline.Store(0)
 		c.wtimer.Stop()
@@ -319,6 +361,12 @@ func (c *Conn) read(ctx context.Context) ([]byte, error) {
 	c.rmu.Lock()
 	c.waiting = false
 	c.held = b
+	if c.tr != nil {
+		// Replies to what is buffered already will follow this one's: it
+		// may wait for them. The takeover reader is not running here, or
+		// taken says so.
+		c.tr.more.Store(err == nil && !taken && c.tr.br.Buffered() > 0)
+	}
 	if err == nil && !c.taken {
 		c.rtimer.Reset(takeoverDelay)
 	}
@@ -354,6 +402,11 @@ func (c *Conn) takeOver() {
 	}
 	c.taken = true
 	c.rmu.Unlock()
+	if c.tr != nil {
+		// The consumer is busy: what waits for its next reply goes now.
+		c.tr.more.Store(false)
+		c.tr.flush()
+	}
 	for {
 		b, err := c.readMessage(c.ctx)
 		if err != nil {
@@ -455,6 +508,10 @@ func (c *Conn) close(code StatusCode, reason string, why error) error {
 func (c *Conn) closeWith(code StatusCode, reason string, why error) error {
 	reason = closeReason(reason)
 	c.setErr(&closeError{code: code, reason: reason, cause: why})
+	if c.tr != nil {
+		c.tr.closing.Store(true)
+		c.tr.flush()
+	}
 	return c.ws.Close(code, reason)
 }
 
@@ -567,6 +624,9 @@ func (c *Conn) release() {
 	putBuffer(c.held)
 	c.held = nil
 	c.rmu.Unlock()
+	if c.tr != nil {
+		c.tr.release()
+	}
 	if g := c.cfg.group; g != nil {
 		g.remove(c)
 	}

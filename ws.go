@@ -1,10 +1,8 @@
 package ws
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"reflect"
 
@@ -44,8 +42,10 @@ func accept(w http.ResponseWriter, r *http.Request, cfg *config) (*Conn, error) 
 	}
 	wc.SetReadLimit(cfg.readLimit)
 	c := newConn(wc, r, cfg)
-	if h, ok := rec.(*hijackRecorder); ok {
+	if h, ok := rec.(*hijackRecorder); ok && h.t != nil {
 		c.nc = h.nc
+		c.tr = h.t
+		c.tr.writeTimeout = cfg.writeTimeout
 	}
 	if g := cfg.group; g != nil && !g.add(c) {
 		c.ws.Close(StatusGoingAway, "going away")
@@ -53,38 +53,6 @@ func accept(w http.ResponseWriter, r *http.Request, cfg *config) (*Conn, error) 
 		return nil, ErrShutdown
 	}
 	return c, nil
-}
-
-// hijackRecorder keeps the net.Conn that websocket.Accept hijacks: closing
-// it is the only way to drop a connection whose close handshake is under
-// way, which coder/websocket's CloseNow waits for.
-type hijackRecorder struct {
-	http.ResponseWriter
-	hj http.Hijacker
-	nc net.Conn
-}
-
-func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	nc, brw, err := h.hj.Hijack()
-	h.nc = nc
-	return nc, brw, err
-}
-
-func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter }
-
-// recordHijack wraps w in a hijackRecorder, or returns w itself when it
-// cannot be hijacked (Accept then answers 501).
-func recordHijack(w http.ResponseWriter) http.ResponseWriter {
-	for rw := w; ; {
-		switch t := rw.(type) {
-		case http.Hijacker:
-			return &hijackRecorder{ResponseWriter: w, hj: t}
-		case interface{ Unwrap() http.ResponseWriter }:
-			rw = t.Unwrap()
-		default:
-			return w
-		}
-	}
 }
 
 // Handler returns an [http.Handler] that upgrades each request and runs fn
