@@ -98,8 +98,8 @@ func ConnFromContext(ctx context.Context) *Conn {
 	return c
 }
 
-func newConn(wc *websocket.Conn, r *http.Request, cfg *config) *Conn {
-	c := &Conn{ws: wc, req: r, cfg: cfg, ahead: make(chan *buffer)}
+func newConn(wc *websocket.Conn, nc net.Conn, tr *transport, r *http.Request, cfg *config) *Conn {
+	c := &Conn{ws: wc, nc: nc, tr: tr, req: r, cfg: cfg, ahead: make(chan *buffer)}
 	// The request context is done once the handler returns, and the
 	// hijacked request's own context must not be used after Accept: keep its
 	// values, drop its cancellation.

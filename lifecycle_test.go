@@ -52,11 +52,11 @@ func TestBusyHandlerKeepsLivePeer(t *testing.T) {
 	t.Parallel()
 	p := newRelProbe(t)
 	slow := func(ctx context.Context, in relReq) (relResp, error) {
-		time.Sleep(600 * time.Millisecond) // six ping intervals
+		time.Sleep(2 * time.Second) // five ping intervals
 		return relResp{ID: in.ID, Echo: in.Text}, nil
 	}
 	srv := httptest.NewServer(ws.Callback(p.onConnect, slow, p.onDisconnect,
-		ws.WithGroup(&p.group), ws.WithPingInterval(100*time.Millisecond)))
+		ws.WithGroup(&p.group), ws.WithPingInterval(400*time.Millisecond)))
 	t.Cleanup(srv.Close)
 	c := relDial(t, srv.URL)
 	for i := range 2 {
@@ -175,7 +175,7 @@ func TestDeadPeerDroppedWhileBusy(t *testing.T) {
 func TestSendingPeerIsAlive(t *testing.T) {
 	t.Parallel()
 	p := newRelProbe(t)
-	url := relServe(t, p, ws.WithPingInterval(50*time.Millisecond))
+	url := relServe(t, p, ws.WithPingInterval(200*time.Millisecond))
 	rc := rawDial(t, url)
 	pings := 0
 	for i := 0; pings < 4; i++ {
@@ -195,7 +195,7 @@ func TestSendingPeerIsAlive(t *testing.T) {
 			}
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

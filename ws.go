@@ -3,6 +3,7 @@ package ws
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"reflect"
 
@@ -41,12 +42,13 @@ func accept(w http.ResponseWriter, r *http.Request, cfg *config) (*Conn, error) 
 		return nil, err
 	}
 	wc.SetReadLimit(cfg.readLimit)
-	c := newConn(wc, r, cfg)
+	var nc net.Conn
+	var tr *transport
 	if h, ok := rec.(*hijackRecorder); ok && h.t != nil {
-		c.nc = h.nc
-		c.tr = h.t
-		c.tr.writeTimeout = cfg.writeTimeout
+		nc, tr = h.nc, h.t
+		tr.writeTimeout = cfg.writeTimeout
 	}
+	c := newConn(wc, nc, tr, r, cfg)
 	if g := cfg.group; g != nil && !g.add(c) {
 		c.ws.Close(StatusGoingAway, "going away")
 		c.release()
