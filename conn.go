@@ -126,6 +126,10 @@ func (c *Conn) Request() *http.Request { return c.req }
 // [context.Cause] then returns the error onDisconnect gets.
 func (c *Conn) Context() context.Context { return c.ctx }
 
+// Subprotocol returns the subprotocol the handshake chose among those of
+// [WithSubprotocols], or "" when none was.
+func (c *Conn) Subprotocol() string { return c.ws.Subprotocol() }
+
 // Set stores a per-connection value under key, such as a nickname chosen in
 // a later message. Keys compare like map keys; use an unexported type to
 // avoid collisions, as with context values.

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/go-playground/validator/v10"
 )
 
@@ -21,6 +22,8 @@ type config struct {
 	writeTimeout   time.Duration
 	group          *Group
 	tagErrors      map[string]tagError
+	compression    CompressionMode
+	subprotocols   []string
 }
 
 const (
@@ -84,8 +87,59 @@ func WithReadLimit(n int64) Option {
 // "*.example.com"; a pattern with "://" matches scheme and host). By default
 // only same-origin browser pages may connect; others get 403. Requests
 // without an Origin header, which browsers always send, pass.
+//
+// The same-origin check compares the Origin header with the Host header,
+// and a page can choose both: after DNS rebinding, a hostile page served
+// from attacker.example whose name now points at your server sends
+// Origin and Host both "attacker.example", and passes. A server reachable
+// under names you do not own (a LAN service, a development server on
+// localhost) should pin the hosts it serves, before the upgrade:
+//
+//	allowed := map[string]bool{"chat.example.com": true}
+//	pinned := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//		if !allowed[r.Host] {
+//			http.Error(w, "unknown host", http.StatusMisdirectedRequest)
+//			return
+//		}
+//		chatHandler.ServeHTTP(w, r)
+//	})
 func WithOriginPatterns(patterns ...string) Option {
 	return func(c *config) { c.originPatterns = append(c.originPatterns, patterns...) }
+}
+
+// CompressionMode is a permessage-deflate mode (RFC 7692) for
+// [WithCompression]: coder/websocket's own.
+type CompressionMode = websocket.CompressionMode
+
+// Compression modes. Compression is used only with peers that offer it;
+// others get uncompressed frames.
+const (
+	// CompressionDisabled: no compression, the default.
+	CompressionDisabled = websocket.CompressionDisabled
+	// CompressionContextTakeover keeps a 32 KiB window per connection
+	// across messages: the best ratio for repetitive JSON, at a fixed memory
+	// cost per connection.
+	CompressionContextTakeover = websocket.CompressionContextTakeover
+	// CompressionNoContextTakeover compresses each message on its own with
+	// pooled compressors: no fixed cost per connection, a lower ratio.
+	CompressionNoContextTakeover = websocket.CompressionNoContextTakeover
+)
+
+// WithCompression negotiates permessage-deflate in the given mode with
+// peers that offer it (browsers do). It trades CPU for bandwidth; messages
+// below 128 bytes (512 without context takeover) are sent as they are. The
+// default is [CompressionDisabled]; docs/performance.md has the measured cost.
+func WithCompression(mode CompressionMode) Option {
+	return func(c *config) { c.compression = mode }
+}
+
+// WithSubprotocols lists the subprotocols the server speaks, in order of
+// preference; the handshake picks the first one the client also asks for
+// (Sec-WebSocket-Protocol), and [Conn.Subprotocol] tells which. A client
+// that asks for none of them still connects, with no subprotocol: refuse it
+// in onConnect if you must. The default is none.
+func WithSubprotocols(protocols ...string) Option {
+	return func(c *config) { c.subprotocols = append(c.subprotocols, protocols...) }
 }
 
 // WithPingInterval pings the peer every d; a peer that neither answers nor

@@ -199,3 +199,45 @@ func TestReplyNotHeldForPartialRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestCompressionAndSubprotocol: permessage-deflate and the subprotocol
+// are negotiated, and messages round-trip through them.
+func TestCompressionAndSubprotocol(t *testing.T) {
+	t.Parallel()
+	protocols := make(chan string, 1)
+	h := ws.Callback(func(ctx context.Context, conn *ws.Conn) error {
+		protocols <- conn.Subprotocol()
+		return nil
+	}, relEcho, nil, ws.WithCompression(ws.CompressionContextTakeover), ws.WithSubprotocols("chat.v2", "chat.v1"))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	c, resp, err := websocket.Dial(ctx, srv.URL, &websocket.DialOptions{
+		Subprotocols:    []string{"chat.v1"},
+		CompressionMode: websocket.CompressionContextTakeover,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if got := resp.Header.Get("Sec-WebSocket-Extensions"); !bytes.Contains([]byte(got), []byte("permessage-deflate")) {
+		t.Fatalf("extensions %q, want permessage-deflate", got)
+	}
+	if c.Subprotocol() != "chat.v1" || <-protocols != "chat.v1" {
+		t.Fatalf("subprotocol %q, want chat.v1 on both sides", c.Subprotocol())
+	}
+	text := string(bytes.Repeat([]byte("compress me "), 100))
+	for i := range 3 {
+		msg := fmt.Sprintf(`{"id":%d,"text":%q}`, i, text)
+		if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		_, got, err := c.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf(`{"statusCode":200,"body":{"id":%d,"echo":%q}}`, i, text); string(got) != want {
+			t.Fatalf("reply %d: %.80s…", i, got)
+		}
+	}
+}

@@ -36,7 +36,11 @@ func accept(w http.ResponseWriter, r *http.Request, cfg *config) (*Conn, error) 
 		return nil, ErrShutdown
 	}
 	rec := recordHijack(w)
-	wc, err := websocket.Accept(rec, r, &websocket.AcceptOptions{OriginPatterns: cfg.originPatterns})
+	wc, err := websocket.Accept(rec, r, &websocket.AcceptOptions{
+		OriginPatterns:  cfg.originPatterns,
+		Subprotocols:    cfg.subprotocols,
+		CompressionMode: cfg.compression,
+	})
 	if err != nil {
 		cfg.logger.DebugContext(r.Context(), "ws: handshake refused", "remote", r.RemoteAddr, "path", r.URL.Path, "error", err)
 		return nil, err
