@@ -27,7 +27,7 @@ var static embed.FS
 // 1001 (going away) and waits for their Disconnect callbacks.
 func Serve(ctx context.Context, addr string, h *hub.Hub) error {
 	var conns ws.Group
-	srv := &http.Server{Handler: NewMux(&conns, h), ReadHeaderTimeout: 10 * time.Second}
+	srv := NewServer(&conns, h)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -45,6 +45,18 @@ func Serve(ctx context.Context, addr string, h *hub.Hub) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return errors.Join(srv.Shutdown(ctx), conns.Shutdown(ctx))
+}
+
+// NewServer returns the chat's HTTP server, with [NewMux] as its handler.
+// A client has 10 s to send a request's headers, and a keep-alive
+// connection idle for 60 s is closed; WebSocket connections, taken over
+// from the server, have their own ping and write timeouts instead.
+func NewServer(conns *ws.Group, h *hub.Hub) *http.Server {
+	return &http.Server{
+		Handler:           NewMux(conns, h),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
 }
 
 // NewMux serves the page, the chat (its room kept in h) and the echo

@@ -185,3 +185,20 @@ func TestShutdownSendsGoingAway(t *testing.T) {
 		t.Errorf("Shutdown: %v", err)
 	}
 }
+
+// TestServerTimeouts: a client that holds a connection open without
+// sending its headers, or idle between requests, does not hold it for
+// ever.
+func TestServerTimeouts(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(new(ws.Group), hub.New())
+	if srv.ReadHeaderTimeout <= 0 || srv.ReadHeaderTimeout > time.Minute {
+		t.Errorf("ReadHeaderTimeout = %v, want a bound of at most a minute", srv.ReadHeaderTimeout)
+	}
+	if srv.IdleTimeout <= 0 || srv.IdleTimeout > 5*time.Minute {
+		t.Errorf("IdleTimeout = %v, want a bound of at most 5 minutes", srv.IdleTimeout)
+	}
+	if srv.Handler == nil {
+		t.Error("no handler")
+	}
+}
