@@ -15,9 +15,12 @@ import (
 // does not wait for the frames to be written: it queues them, and a member
 // whose queue is full is disconnected as too slow.
 //
-// When v does not encode, or the broker refuses the message, Broadcast
-// returns the error and nobody receives the message. It returns ctx's error
-// when ctx is done before it starts.
+// When v does not encode, Broadcast returns the error (wrapping [ErrPanic]
+// if its encoding panicked) and nobody receives the message. When the
+// broker refuses the message, the members on this hub still receive it,
+// and Broadcast returns the broker's error. It returns ctx's error when
+// ctx is done before it starts, and an error wrapping [ErrNameTooLong] or
+// [ErrEmptyName] for a room name the hub does not take.
 func (h *Hub) Broadcast(ctx context.Context, room string, v any) error {
 	return h.send(ctx, kindRoom, room, nil, v)
 }
@@ -31,8 +34,8 @@ func (h *Hub) BroadcastExcept(ctx context.Context, room string, except *ws.Conn,
 }
 
 // SendTo sends v to every connection identified as id with
-// [Hub.Identify], on every hub, like [Hub.Broadcast]. Sending to an id that
-// nobody has is not an error.
+// [Hub.Identify], on every hub, like [Hub.Broadcast], with the same
+// errors. Sending to an id that nobody has is not an error.
 func (h *Hub) SendTo(ctx context.Context, id string, v any) error {
 	return h.send(ctx, kindID, id, nil, v)
 }
@@ -41,7 +44,10 @@ func (h *Hub) send(ctx context.Context, kind, name string, except *ws.Conn, v an
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	frame, err := h.encode(v)
+	if err := h.checkName(kind, name); err != nil {
+		return err
+	}
+	frame, err := h.encode(ctx, v)
 	if err != nil {
 		return err
 	}
@@ -52,6 +58,9 @@ func (h *Hub) send(ctx context.Context, kind, name string, except *ws.Conn, v an
 	if closed {
 		return ErrClosed
 	}
+	// A broker that fails does not keep the message from the members
+	// here: their delivery does not depend on it.
+	var perr error
 	if h.broker != nil {
 		subj := ""
 		if g != nil {
@@ -59,14 +68,14 @@ func (h *Hub) send(ctx context.Context, kind, name string, except *ws.Conn, v an
 		} else {
 			subj = subject(kind, name)
 		}
-		if err := h.broker.Publish(ctx, subj, frame); err != nil {
-			return fmt.Errorf("hub: publish %s: %w", subj, err)
+		if err := h.publish(ctx, subj, frame); err != nil {
+			perr = fmt.Errorf("hub: publish %s: %w", subj, err)
 		}
 	}
 	if g != nil {
 		g.deliver(&message{data: frame[headerLen:]}, except)
 	}
-	return nil
+	return perr
 }
 
 // A frame is what a hub publishes: a header naming the hub, then the
@@ -80,10 +89,14 @@ const (
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // encode returns the frame of v: the header and v's JSON, in one
-// allocation that all recipients share and nobody modifies.
-func (h *Hub) encode(v any) ([]byte, error) {
+// allocation that all recipients share and nobody modifies. A panic of v's
+// encoding methods is recovered, logged and returned as an error.
+func (h *Hub) encode(ctx context.Context, v any) (frame []byte, err error) {
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer func() {
+		if r := recover(); r != nil {
+			frame, err = nil, h.recovered(ctx, "encode", r)
+		}
 		if buf.Cap() <= 64<<10 {
 			bufPool.Put(buf)
 		}

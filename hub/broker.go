@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"sync"
 )
 
@@ -12,10 +11,15 @@ import (
 // github.com/cafeto-go/ws/natsbroker implements it on NATS; [MemoryBroker]
 // connects the hubs of one process.
 //
-// A subject names a room ("room.lobby") or an id ("id.42"): dot-separated
-// tokens of ASCII letters, digits, '-', '_' and '%' (other bytes of a name
-// are written %XX, and an empty name is "%"), valid as they are in NATS
-// subjects and Redis channels. Distinct names give distinct subjects.
+// A subject names a room ("room.lobby") or an id ("id.42"): "room." or
+// "id." and one token of ASCII letters, digits, '-', '_' and '%', valid
+// as it is in NATS subjects and Redis channels, at most [MaxSubjectLen]
+// (1373) bytes long. The token is the name with every other byte written
+// %XX (upper-case hexadecimal: room "a.b" is "room.a%2Eb") when that takes
+// at most 256 bytes; otherwise it is "%%" and the name in unpadded
+// base64url (RFC 4648, section 5), at most 1368 bytes for a name of
+// [HardMaxNameLen] bytes. Distinct names give distinct subjects: both
+// forms decode back to the name, and an escaped token never holds "%%".
 //
 // A hub subscribes to a subject while it has connections in that room or
 // with that id, and publishes every broadcast, which the hubs subscribed to
@@ -86,35 +90,4 @@ func (b *MemoryBroker) Subscribe(subject string, fn func([]byte)) (func() error,
 		})
 		return nil
 	}, nil
-}
-
-const (
-	kindRoom = "room"
-	kindID   = "id"
-)
-
-// subject returns the broker subject of the room or id name: kind, a dot,
-// and name with every byte but ASCII letters, digits, '-' and '_' written
-// as %XX.
-func subject(kind, name string) string {
-	var b strings.Builder
-	b.Grow(len(kind) + 1 + len(name))
-	b.WriteString(kind)
-	b.WriteByte('.')
-	if name == "" {
-		b.WriteByte('%')
-		return b.String()
-	}
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(name); i++ {
-		switch ch := name[i]; {
-		case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z', '0' <= ch && ch <= '9', ch == '-', ch == '_':
-			b.WriteByte(ch)
-		default:
-			b.WriteByte('%')
-			b.WriteByte(hex[ch>>4])
-			b.WriteByte(hex[ch&15])
-		}
-	}
-	return b.String()
 }

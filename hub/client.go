@@ -138,7 +138,7 @@ func (h *Hub) tooSlow(c *client) {
 // hub and the subscription to the group's subject at the broker.
 type group struct {
 	kind, name string
-	subject    string
+	subject    string // with a broker only
 
 	mu      sync.Mutex
 	members []*client
@@ -147,8 +147,13 @@ type group struct {
 	unsub func() error // guarded by Hub.smu
 }
 
-func newGroup(kind, name string) *group {
-	return &group{kind: kind, name: name, subject: subject(kind, name), index: make(map[*client]int)}
+// newGroup returns the group kind/name; with a broker, it has its subject.
+func newGroup(kind, name string, broker bool) *group {
+	g := &group{kind: kind, name: name, index: make(map[*client]int)}
+	if broker {
+		g.subject = subject(kind, name)
+	}
+	return g
 }
 
 func (g *group) add(c *client) {

@@ -47,7 +47,21 @@
 //
 //   - broker: none, this process only ([WithBroker]);
 //   - queue: 256 messages per connection ([WithQueueSize]);
+//   - names: room names and ids of 1 to 256 bytes ([WithMaxNameLen]);
 //   - logger: discards everything ([WithLogger]).
+//
+// # Names
+//
+// A room name or id is any string of 1 to [DefaultMaxNameLen] (256) bytes,
+// UTF-8 or not; [WithMaxNameLen] raises the limit up to [HardMaxNameLen]
+// (1024). [Hub.Join], [Hub.Identify], [Hub.Broadcast],
+// [Hub.BroadcastExcept] and [Hub.SendTo] refuse a longer name with an
+// error wrapping [ErrNameTooLong], and an empty one with [ErrEmptyName]
+// ([Hub.Identify] with an empty id removes the id), before anything is
+// encoded, stored or published. Without a broker, the hub keeps the name
+// as given and nothing derived from it; with one, each room and id with
+// members here also has its subject (see [Broker]), at most
+// [MaxSubjectLen] bytes, whatever the name holds.
 package hub
 
 import (
@@ -71,9 +85,10 @@ const DefaultQueueSize = 256
 type Option func(*config)
 
 type config struct {
-	broker    Broker
-	queueSize int
-	logger    *slog.Logger
+	broker     Broker
+	queueSize  int
+	maxNameLen int
+	logger     *slog.Logger
 }
 
 // WithBroker carries broadcasts to the hubs of other processes through b,
@@ -97,10 +112,14 @@ func WithQueueSize(n int) Option {
 }
 
 // WithLogger logs through l: connections disconnected as too slow (Warn),
-// broker errors and malformed broker messages (Error). The default discards
-// everything.
+// broker errors, malformed broker messages and recovered panics with their
+// stacks (Error). The default discards everything; a nil l keeps it.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) { c.logger = l }
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
 }
 
 // Hub is a set of rooms and identified connections. It is safe for
@@ -111,10 +130,11 @@ func WithLogger(l *slog.Logger) Option {
 // until [Hub.LeaveAll], the end of the connection (its Context is done) or
 // [Hub.Close], and runs one writer goroutine for it meanwhile.
 type Hub struct {
-	broker    Broker // nil: this process only
-	queueSize int
-	logger    *slog.Logger
-	node      [nodeIDLen]byte // tells this hub's messages apart on the broker
+	broker     Broker // nil: this process only
+	queueSize  int
+	maxNameLen int
+	logger     *slog.Logger
+	node       [nodeIDLen]byte // tells this hub's messages apart on the broker
 
 	// smu serializes the changes of membership, so that subscribing and
 	// unsubscribing at the broker happen in the order of the changes. It
@@ -130,17 +150,18 @@ type Hub struct {
 
 // New returns a hub ready for use.
 func New(opts ...Option) *Hub {
-	cfg := config{queueSize: DefaultQueueSize, logger: slog.New(slog.DiscardHandler)}
+	cfg := config{queueSize: DefaultQueueSize, maxNameLen: DefaultMaxNameLen, logger: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	h := &Hub{
-		broker:    cfg.broker,
-		queueSize: cfg.queueSize,
-		logger:    cfg.logger,
-		rooms:     make(map[string]*group),
-		ids:       make(map[string]*group),
-		clients:   make(map[*ws.Conn]*client),
+		broker:     cfg.broker,
+		queueSize:  cfg.queueSize,
+		maxNameLen: cfg.maxNameLen,
+		logger:     cfg.logger,
+		rooms:      make(map[string]*group),
+		ids:        make(map[string]*group),
+		clients:    make(map[*ws.Conn]*client),
 	}
 	rand.Read(h.node[:])
 	return h
@@ -149,8 +170,13 @@ func New(opts ...Option) *Hub {
 // Join adds conn to room; joining a room twice does nothing. The first
 // member of a room on this hub subscribes to it at the broker; an error of
 // the broker is returned and conn is not added. Join returns
-// [ws.ErrClosed] when conn has ended and [ErrClosed] when the hub has.
+// [ws.ErrClosed] when conn has ended, [ErrClosed] when the hub has, and
+// an error wrapping [ErrNameTooLong] or [ErrEmptyName] for a name the hub
+// does not take.
 func (h *Hub) Join(conn *ws.Conn, room string) error {
+	if err := h.checkName(kindRoom, room); err != nil {
+		return err
+	}
 	return h.add(conn, kindRoom, room)
 }
 
@@ -186,8 +212,14 @@ func (h *Hub) LeaveAll(conn *ws.Conn) {
 // Identify gives conn an id chosen by the application, such as the user
 // id, for [Hub.SendTo]. Several connections may share an id (a user with
 // two tabs); a connection has one id at a time, and an empty id removes
-// it. Errors are those of [Hub.Join].
+// it. Errors are those of [Hub.Join]; an id that is refused leaves the
+// connection's id as it was.
 func (h *Hub) Identify(conn *ws.Conn, id string) error {
+	if id != "" {
+		if err := h.checkName(kindID, id); err != nil {
+			return err
+		}
+	}
 	h.smu.Lock()
 	defer h.smu.Unlock()
 	h.mu.Lock()
@@ -256,7 +288,7 @@ func (h *Hub) Close() error {
 	for _, g := range groups {
 		g.clear()
 		if g.unsub != nil {
-			if err := g.unsub(); err != nil {
+			if err := h.callUnsubscribe(g); err != nil {
 				errs = append(errs, fmt.Errorf("hub: unsubscribe %s: %w", g.subject, err))
 			}
 		}
@@ -292,7 +324,7 @@ func (h *Hub) addLocked(conn *ws.Conn, kind, name string) error {
 	g := table[name]
 	created := g == nil
 	if created {
-		g = newGroup(kind, name)
+		g = newGroup(kind, name, h.broker != nil)
 		table[name] = g
 	}
 	switch kind {
@@ -314,7 +346,7 @@ func (h *Hub) addLocked(conn *ws.Conn, kind, name string) error {
 	if !created || h.broker == nil {
 		return nil
 	}
-	unsub, err := h.broker.Subscribe(g.subject, h.receiver(g))
+	unsub, err := h.subscribe(g)
 	if err != nil {
 		h.mu.Lock()
 		if c.id == g {
@@ -381,7 +413,7 @@ func (h *Hub) unsubscribe(g *group) {
 	if g == nil || g.unsub == nil {
 		return
 	}
-	if err := g.unsub(); err != nil {
+	if err := h.callUnsubscribe(g); err != nil {
 		h.logger.Error("hub: unsubscribe failed", "subject", g.subject, "error", err)
 	}
 	g.unsub = nil

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"runtime"
 	"testing"
 
@@ -16,7 +17,7 @@ import (
 func BenchmarkQueueMemory(b *testing.B) {
 	const members, queued = 1000, 200
 	h := New()
-	g := newGroup(kindRoom, "r")
+	g := newGroup(kindRoom, "r", false)
 	clients := make([]*client, members)
 	for i := range clients {
 		clients[i] = newClient(h, new(ws.Conn)) // never started: nothing writes
@@ -37,7 +38,7 @@ func BenchmarkQueueMemory(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		b.StartTimer()
 		for seq := range queued {
-			frame, err := h.encode(msg{Seq: seq, User: "alice", Text: "Hello everybody, the meeting starts in five minutes."})
+			frame, err := h.encode(context.Background(), msg{Seq: seq, User: "alice", Text: "Hello everybody, the meeting starts in five minutes."})
 			if err != nil {
 				b.Fatal(err)
 			}
