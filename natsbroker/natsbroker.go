@@ -9,10 +9,31 @@
 //	h := hub.New(hub.WithBroker(b))
 //
 // Rooms and ids map to NATS subjects under a prefix: room "lobby" is
-// "cafeto.ws.room.lobby", id "42" is "cafeto.ws.id.42" (bytes other than
-// ASCII letters, digits, '-' and '_' are written %XX). A hub subscribes to
+// "cafeto.ws.room.lobby", id "42" is "cafeto.ws.id.42". A hub subscribes to
 // a subject only while it has members in that room, so a server receives
 // the traffic of its own rooms only.
+//
+// # Names and subjects
+//
+// The hub writes a name as one subject token of ASCII letters, digits,
+// '-', '_' and '%': other bytes as %XX (room "a.b" is
+// "cafeto.ws.room.a%2Eb"), or, when that would take more than 256 bytes,
+// "%%" and the name in base64url; see [hub.Broker] for the mapping, which
+// gives distinct names distinct subjects. The hub takes names of at most
+// [hub.DefaultMaxNameLen] bytes (256), or [hub.HardMaxNameLen] (1024) with
+// [hub.WithMaxNameLen], and refuses longer ones with [hub.ErrNameTooLong]
+// before anything reaches NATS: the subject of any name it takes is at
+// most [hub.MaxSubjectLen] (1373) bytes, and with the prefix within
+// [MaxSubjectLen] (2048), half of the 4 KiB a NATS server allows a
+// protocol line by default (its max_control_line, which must not be set
+// lower).
+//
+// A broker checks every subject it is given, whatever code gives it: a
+// subject that is empty, longer than [MaxSubjectLen] with its prefix, not
+// valid UTF-8, or that holds whitespace, control characters, an empty
+// token or a wildcard token ("*" or ">") is refused with an error wrapping
+// [ErrInvalidSubject], and never sent to NATS, where it could make the
+// server close the connection.
 //
 // # Delivery
 //
@@ -41,6 +62,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/cafeto-go/ws/hub"
 	"github.com/nats-io/nats.go"
@@ -50,6 +72,24 @@ var _ hub.Broker = (*Broker)(nil)
 
 // DefaultPrefix is the subject prefix when [WithPrefix] is not given.
 const DefaultPrefix = "cafeto.ws"
+
+// MaxSubjectLen is the length, in bytes, of the longest subject a broker
+// publishes or subscribes to, its prefix included: half of NATS's default
+// max_control_line (4096), which leaves room for the rest of the protocol
+// line.
+const MaxSubjectLen = 2048
+
+// MaxPrefixLen is the longest prefix [WithPrefix] takes: under it, the
+// subject of every name a hub takes fits in [MaxSubjectLen].
+const MaxPrefixLen = 256
+
+// The subject of every name a hub takes fits under the longest prefix.
+var _ [MaxSubjectLen - (MaxPrefixLen + 1 + hub.MaxSubjectLen)]struct{}
+
+// ErrInvalidSubject is wrapped by the error of [Broker.Publish] and
+// [Broker.Subscribe] for a subject NATS could not take; see the package
+// documentation for the rules.
+var ErrInvalidSubject = errors.New("natsbroker: invalid subject")
 
 // DefaultBuffer is the number of received messages that may wait for
 // delivery when [WithBuffer] is not given.
@@ -65,11 +105,11 @@ type config struct {
 
 // WithPrefix puts the subjects under prefix instead of [DefaultPrefix]
 // ("cafeto.ws"), to keep the hubs of two applications on one NATS apart.
-// It panics if prefix is empty, ends with a dot or holds a wildcard or a
-// space.
+// It panics if prefix is longer than [MaxPrefixLen] (256 bytes), is not a
+// valid subject (see the package documentation) or holds '*' or '>'.
 func WithPrefix(prefix string) Option {
-	if prefix == "" || strings.HasSuffix(prefix, ".") || strings.ContainsAny(prefix, "*> \t\r\n") {
-		panic("natsbroker: invalid subject prefix " + fmt.Sprintf("%q", prefix))
+	if len(prefix) > MaxPrefixLen || strings.ContainsAny(prefix, "*>") || checkSubject(prefix) != nil {
+		panic(fmt.Sprintf("natsbroker: invalid subject prefix %.300q", prefix))
 	}
 	return func(c *config) { c.prefix = prefix }
 }
@@ -127,18 +167,29 @@ func New(nc *nats.Conn, opts ...Option) *Broker {
 
 // Publish publishes msg on the prefixed subject. nats.go buffers it: a nil
 // error means it was accepted for sending, not that anybody received it.
+// A subject NATS could not take is refused with [ErrInvalidSubject].
 func (b *Broker) Publish(ctx context.Context, subject string, msg []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return b.nc.Publish(b.prefix+subject, msg)
+	full := b.prefix + subject
+	if err := checkSubject(full); err != nil {
+		return err
+	}
+	return b.nc.Publish(full, msg)
 }
 
 // Subscribe calls fn, on the broker's one delivery goroutine, with every
 // message published on the prefixed subject, until unsubscribe is called.
+// The subject is literal: a subject with a wildcard token, or one NATS
+// could not take, is refused with [ErrInvalidSubject].
 func (b *Broker) Subscribe(subject string, fn func([]byte)) (unsubscribe func() error, err error) {
 	if fn == nil {
 		return nil, errors.New("natsbroker: Subscribe needs a function")
+	}
+	full := b.prefix + subject
+	if err := checkSubject(full); err != nil {
+		return nil, err
 	}
 	// Held until fn is recorded, so that the dispatcher finds it for the
 	// first message.
@@ -147,7 +198,7 @@ func (b *Broker) Subscribe(subject string, fn func([]byte)) (unsubscribe func() 
 	if b.closed {
 		return nil, ErrClosed
 	}
-	sub, err := b.nc.ChanSubscribe(b.prefix+subject, b.msgs)
+	sub, err := b.nc.ChanSubscribe(full, b.msgs)
 	if err != nil {
 		return nil, err
 	}
@@ -211,4 +262,40 @@ func (b *Broker) dispatch() {
 			return
 		}
 	}
+}
+
+// checkSubject returns an error wrapping ErrInvalidSubject unless s is a
+// literal NATS subject of at most MaxSubjectLen bytes: valid UTF-8, no
+// whitespace or control characters, no empty token, no wildcard token.
+// The error tells the subject's length, not the subject.
+func checkSubject(s string) error {
+	invalid := func(why string) error {
+		return fmt.Errorf("%w: %s (%d bytes)", ErrInvalidSubject, why, len(s))
+	}
+	if s == "" {
+		return invalid("empty")
+	}
+	if len(s) > MaxSubjectLen {
+		return invalid(fmt.Sprintf("longer than %d bytes", MaxSubjectLen))
+	}
+	start := 0 // of the current token
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] != '.' {
+			if ch := s[i]; ch <= ' ' || ch == 0x7f {
+				return invalid("whitespace or a control character")
+			}
+			continue
+		}
+		switch s[start:i] {
+		case "":
+			return invalid("empty token")
+		case "*", ">":
+			return invalid("wildcard token")
+		}
+		start = i + 1
+	}
+	if !utf8.ValidString(s) {
+		return invalid("not valid UTF-8")
+	}
+	return nil
 }

@@ -80,11 +80,16 @@ type node struct {
 	disconnected chan struct{}
 	reconnected  chan struct{}
 	stopOnce     sync.Once
+
+	mu    sync.Mutex
+	conns map[string]*ws.Conn // by client name
 }
 
-func newNode(t *testing.T, natsURL, name string) *node {
+// newNode starts a node whose hub has opts besides its broker and a queue
+// of 4096 messages.
+func newNode(t *testing.T, natsURL, name string, opts ...hub.Option) *node {
 	t.Helper()
-	n := &node{t: t, name: name, disconnected: make(chan struct{}, 10), reconnected: make(chan struct{}, 10)}
+	n := &node{t: t, name: name, disconnected: make(chan struct{}, 10), reconnected: make(chan struct{}, 10), conns: map[string]*ws.Conn{}}
 	nc, err := nats.Connect(natsURL,
 		nats.Name(name),
 		nats.MaxReconnects(-1),
@@ -100,10 +105,13 @@ func newNode(t *testing.T, natsURL, name string) *node {
 	n.b = natsbroker.New(nc)
 	// Tests send bursts of hundreds of messages to slow -race clients: a
 	// queue that holds a whole burst keeps them from being dropped.
-	n.h = hub.New(hub.WithBroker(n.b), hub.WithQueueSize(4096))
+	n.h = hub.New(append([]hub.Option{hub.WithBroker(n.b), hub.WithQueueSize(4096)}, opts...)...)
 
 	clientName := func(conn *ws.Conn) string { return conn.Request().URL.Query().Get("name") }
 	onConnect := func(ctx context.Context, conn *ws.Conn) error {
+		n.mu.Lock()
+		n.conns[clientName(conn)] = conn
+		n.mu.Unlock()
 		for _, room := range conn.Request().URL.Query()["room"] {
 			if err := n.h.Join(conn, room); err != nil {
 				return err
@@ -140,6 +148,13 @@ func (n *node) stop() {
 		}
 		n.nc.Close()
 	})
+}
+
+// conn returns the server side of the client named name.
+func (n *node) conn(name string) *ws.Conn {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.conns[name]
 }
 
 // dial connects a client named name, in rooms, and waits until it has
