@@ -42,6 +42,9 @@
 //     gone. Delivery is at-most-once; an application that needs every
 //     message sends sequence numbers and lets clients ask for what they
 //     missed.
+//   - The members on the publishing hub do not depend on the broker: when
+//     it refuses or fails a message, they still receive it, and the call
+//     returns the broker's error.
 //
 // # Defaults
 //

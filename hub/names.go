@@ -23,8 +23,12 @@ const (
 	// gives its [Broker]: that of a room name of [HardMaxNameLen] bytes
 	// written in base64url (see [Broker]). Subjects of names within the
 	// default limit are at most 349 bytes long.
-	MaxSubjectLen = len(kindRoom) + 1 + len(encodedMark) + (4*HardMaxNameLen+2)/3
+	MaxSubjectLen = 1373
 )
+
+// MaxSubjectLen is the length of "room.", "%%" and the base64url of
+// HardMaxNameLen bytes: the build fails when it is not.
+const _ = -uint(MaxSubjectLen ^ (len(kindRoom) + 1 + len(encodedMark) + (4*HardMaxNameLen+2)/3))
 
 // ErrNameTooLong is returned, wrapped, by [Hub.Join], [Hub.Identify],
 // [Hub.Broadcast], [Hub.BroadcastExcept] and [Hub.SendTo] for a room name
