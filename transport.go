@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // transport is the net.Conn coder/websocket runs on: the hijacked one,
@@ -45,6 +46,8 @@ func (t *transport) holding() bool {
 // Write sends p, with what is held before it, or holds p too when more
 // frames follow. It is called by coder/websocket under its frame lock.
 func (t *transport) Write(p []byte) (int, error) {
+	n := len(p)
+	p = validCloseReason(p)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.holding() && (t.held == nil || t.held.Len()+len(p) <= maxHeld) {
@@ -52,17 +55,31 @@ func (t *transport) Write(p []byte) (int, error) {
 			t.held = getBuffer()
 		}
 		t.held.Write(p)
-		return len(p), nil
+		return n, nil
 	}
 	if t.held == nil {
-		return t.Conn.Write(p)
+		if _, err := t.Conn.Write(p); err != nil {
+			return 0, err
+		}
+		return n, nil
 	}
 	t.held.Write(p)
-	err := t.sendLocked()
-	if err != nil {
+	if err := t.sendLocked(); err != nil {
 		return 0, err
 	}
-	return len(p), nil
+	return n, nil
+}
+
+// validCloseReason returns p, or when p is a close frame whose reason is not
+// valid UTF-8 (coder/websocket echoes the peer's reason as it came), the
+// same close frame without a reason: RFC 6455 allows only UTF-8 there.
+func validCloseReason(p []byte) []byte {
+	// A server frame is not masked: 0x88 is a final close frame, and a
+	// control frame's length fits in the second byte.
+	if len(p) < 4 || p[0] != 0x88 || int(p[1]) != len(p)-2 || utf8.Valid(p[4:]) {
+		return p
+	}
+	return []byte{0x88, 2, p[2], p[3]}
 }
 
 // sendLocked sends what is held, under t.mu.

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/cafeto-go/ws"
 	"github.com/coder/websocket"
@@ -239,5 +240,30 @@ func TestCompressionAndSubprotocol(t *testing.T) {
 		if want := fmt.Sprintf(`{"statusCode":200,"body":{"id":%d,"echo":%q}}`, i, text); string(got) != want {
 			t.Fatalf("reply %d: %.80s…", i, got)
 		}
+	}
+}
+
+// TestPeerCloseReasonNotEchoedInvalid: a peer's close reason that is not
+// valid UTF-8 does not come back in the server's close frame.
+func TestPeerCloseReasonNotEchoedInvalid(t *testing.T) {
+	t.Parallel()
+	url, _ := countingServer(t, ws.Callback(nil, relEcho, nil))
+	rc := rawDial(t, url)
+	rc.write(t, rawFrame{fin: true, op: opClose, payload: []byte{0x0f, 0xa0, 0xff, 0xfe, 'x'}, masked: true}.bytes())
+	for {
+		f, err := rc.readFrame()
+		if err != nil {
+			t.Fatalf("no close frame: %v", err)
+		}
+		if f.op != opClose {
+			continue
+		}
+		if len(f.payload) < 2 || f.payload[0] != 0x0f || f.payload[1] != 0xa0 {
+			t.Fatalf("close payload %x, want code 4000", f.payload)
+		}
+		if !utf8.Valid(f.payload[2:]) {
+			t.Fatalf("close reason %q is not valid UTF-8", f.payload[2:])
+		}
+		return
 	}
 }
