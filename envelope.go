@@ -183,3 +183,34 @@ func (l ErrorList) Error() string {
 // internalError is the body of a 500 reply for an error that is not an
 // [*Error]: nothing of the error itself reaches the client.
 var internalError = ErrorList{Errors: []ErrorDetail{{Loc: []any{}, Type: "internal_error", Msg: "Internal Server Error"}}}
+
+// writeEventEnvelope resets buf and writes a [Router]'s reply with enc,
+// which writes to buf: {"id":id,"event":event,"statusCode":status,
+// "body":body}, with "more":true after the body for a stream's item. id and
+// event are raw JSON, left out when nil.
+func writeEventEnvelope(buf *bytes.Buffer, enc *json.Encoder, id, event []byte, status int, body any, more bool) error {
+	buf.Reset()
+	buf.WriteByte('{')
+	if id != nil {
+		buf.WriteString(`"id":`)
+		buf.Write(id)
+		buf.WriteByte(',')
+	}
+	if event != nil {
+		buf.WriteString(`"event":`)
+		buf.Write(event)
+		buf.WriteByte(',')
+	}
+	buf.WriteString(`"statusCode":`)
+	buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(status), 10))
+	buf.WriteString(`,"body":`)
+	if err := enc.Encode(body); err != nil {
+		return err
+	}
+	buf.Truncate(buf.Len() - 1) // Encode's newline
+	if more {
+		buf.WriteString(`,"more":true`)
+	}
+	buf.WriteByte('}')
+	return nil
+}

@@ -24,6 +24,8 @@ type config struct {
 	tagErrors      map[string]tagError
 	compression    CompressionMode
 	subprotocols   []string
+	concurrency    int // Router: requests of one connection handled at once; < 1 means 1
+	maxStreams     int // Router: streams open at once per connection; 0 means the default
 }
 
 const (
@@ -180,4 +182,22 @@ func WithTagError(tag, errType, msg string) Option {
 		}
 		c.tagErrors[tag] = tagError{typ: errType, msg: msg}
 	}
+}
+
+// WithConcurrency lets a [Router] handle up to n requests of one connection
+// at once, each on its own goroutine; their replies may then come out of
+// order, matched to requests by their id. The default, 1, handles a
+// connection's requests one at a time and replies in order, as [Callback]
+// does. Streams are not counted: they always run beside requests. Other
+// handlers ignore it.
+func WithConcurrency(n int) Option {
+	return func(c *config) { c.concurrency = max(n, 1) }
+}
+
+// WithMaxStreams bounds the streams ([Stream]) one connection of a [Router]
+// may have open at once; a request for one more is answered with a 429
+// errorList. The default is 16; n < 1 means the default. Other handlers
+// ignore it.
+func WithMaxStreams(n int) Option {
+	return func(c *config) { c.maxStreams = max(n, 0) }
 }
