@@ -103,6 +103,12 @@ func benchMessages() (msgs, replies [][]byte) {
 // runBench sends b.N messages with depth of them in flight and checks every
 // reply.
 func runBench(b *testing.B, h http.Handler, depth int) {
+	msgs, replies := benchMessages()
+	runBenchMessages(b, h, depth, msgs, replies)
+}
+
+// runBenchMessages sends b.N of msgs, in turn, and checks every reply.
+func runBenchMessages(b *testing.B, h http.Handler, depth int, msgs, replies [][]byte) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	ctx := context.Background()
@@ -111,7 +117,6 @@ func runBench(b *testing.B, h http.Handler, depth int) {
 		b.Fatal(err)
 	}
 	defer c.CloseNow()
-	msgs, replies := benchMessages()
 	buf := make([]byte, 0, 512)
 	read := func(i int) {
 		_, r, err := c.Reader(ctx)

@@ -745,3 +745,31 @@ func catch(fn func()) (msg string) {
 }
 
 var _ http.Handler = (*ws.Router)(nil)
+
+// BenchmarkRouterRoundTrip is BenchmarkRoundTrip's workload as one event of
+// a Router, each message with an id, beside the same handler as a Callback:
+//
+//	go test -run '^$' -bench 'RouterRoundTrip' -count 6
+func BenchmarkRouterRoundTrip(b *testing.B) {
+	msgs, replies := benchMessages()
+	var rmsgs, rreplies [][]byte
+	for i := range msgs {
+		rmsgs = append(rmsgs, fmt.Appendf(nil, `{"event":"chat.send","id":%d,"data":%s}`, i, msgs[i]))
+		rreplies = append(rreplies, fmt.Appendf(nil, `{"id":%d,"event":"chat.send",%s`, i, replies[i][1:]))
+	}
+	router := func() http.Handler {
+		r := ws.NewRouter()
+		ws.On(r, "chat.send", func(ctx context.Context, in benchRequest) (ChatResponse, error) {
+			return ChatResponse(in), nil
+		})
+		return r
+	}
+	for _, depth := range []int{1, 16} {
+		b.Run(fmt.Sprintf("server=callback/inflight=%d", depth), func(b *testing.B) {
+			runBenchMessages(b, callbackHandler(), depth, msgs, replies)
+		})
+		b.Run(fmt.Sprintf("server=router/inflight=%d", depth), func(b *testing.B) {
+			runBenchMessages(b, router(), depth, rmsgs, rreplies)
+		})
+	}
+}

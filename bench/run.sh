@@ -12,9 +12,13 @@
 #                                      attempts to the last run's results
 #   APPEND=1 ROWS=0 IDLE=0 SERVERS="cafeto coder" bench/run.sh
 #                                      only the back-to-back repetitions
+#   APPEND=1 IDLE=0 SERVERS="cafeto router" AB_PAIR="router cafeto" bench/run.sh
+#                                      the ws.Router row, and ws.Router and
+#                                      ws.Callback back to back
 #
-# After the rows, ws.Callback and the coder baseline are measured again
-# AB_REPS times back to back, one right after the other, for every scenario.
+# After the rows, the two servers of AB_PAIR (default: ws.Callback and the
+# coder baseline) are measured again AB_REPS times back to back, one right
+# after the other, for every scenario.
 #
 # Before each row the script waits for the machine to be nearly idle, and it
 # measures a row again (ATTEMPTS in all) when the rest of the machine used
@@ -39,7 +43,8 @@ ROWS=${ROWS:-1}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 SCENARIOS=("1 1" "1 16" "100 1" "100 16" "1000 1" "1000 16")
-read -r -a SERVERS <<<"${SERVERS:-cafeto coder gorilla gws fastapi nestjs nodews echo}"
+read -r -a SERVERS <<<"${SERVERS:-cafeto router coder gorilla gws fastapi nestjs nodews echo}"
+read -r -a AB_PAIR <<<"${AB_PAIR:-cafeto coder}"
 
 if (($(nproc) < 2)); then
 	echo "run.sh needs two CPUs: one for the server, one for the load generator" >&2
@@ -90,7 +95,7 @@ write_env() {
 	[[ $QUICK == 1 ]] && mode=QUICK=1
 	echo "Run: $mode, warm-up ${WARMUP}s, measured window ${DURATION}s"
 	if ((AB_REPS > 0)); then
-		echo "Back to back: $AB_REPS repetitions of ws.Callback and the coder baseline, warm-up 1s, measured window ${AB_DURATION}s"
+		echo "Back to back: $AB_REPS repetitions of ${AB_PAIR[*]}, warm-up 1s, measured window ${AB_DURATION}s"
 	fi
 	echo "Retries: each row starts once the machine is nearly idle (or after 30 s) and is measured again, up to $ATTEMPTS attempts in all, when the rest of the machine used more than $MAX_OTHER% of a CPU during its window, while the run is within $BUDGET_MIN min"
 	echo "Pinning: server on CPU $SERVER_CPU, load generator on CPU $CLIENT_CPU"
@@ -122,7 +127,7 @@ if [[ $APPEND == 1 ]]; then
 	{
 		echo "Added pass: ${SERVERS[*]} (rows: $ROWS, idle: $IDLE, back-to-back repetitions: $AB_REPS) from $(date -u +%H:%M) UTC, load average before it $(cut -d' ' -f1-3 /proc/loadavg)"
 		if ((AB_REPS > 0)); then
-			echo "Back to back: $AB_REPS repetitions of ws.Callback and the coder baseline, warm-up 1s, measured window ${AB_DURATION}s"
+			echo "Back to back: $AB_REPS repetitions of ${AB_PAIR[*]}, warm-up 1s, measured window ${AB_DURATION}s"
 		fi
 	} >>"$env_file"
 else
@@ -155,7 +160,7 @@ done
 rows_left=0 idle_left=0 ab_left=0
 [[ $ROWS == 1 ]] && rows_left=$((${#runnable[@]} * ${#SCENARIOS[@]}))
 [[ $IDLE == 1 ]] && idle_left=${#runnable[@]}
-if [[ " ${runnable[*]} " == *" cafeto "* && " ${runnable[*]} " == *" coder "* ]]; then
+if [[ " ${runnable[*]} " == *" ${AB_PAIR[0]} "* && " ${runnable[*]} " == *" ${AB_PAIR[1]} "* ]]; then
 	ab_left=$((AB_REPS * ${#SCENARIOS[@]} * 2))
 fi
 in_budget() {
@@ -208,14 +213,17 @@ for server in "${runnable[@]}"; do
 	idle_left=$((idle_left - 1))
 done
 
+# The default pair keeps the set name of earlier runs.
+ab_set=ab
+[[ "${AB_PAIR[*]}" == "cafeto coder" ]] || ab_set="ab-${AB_PAIR[0]}-${AB_PAIR[1]}"
 for ((rep = 1; ab_left > 0; rep++)); do
-	echo "== ws.Callback and the coder baseline back to back, repetition $rep of $AB_REPS"
-	pair=(cafeto coder)
-	((rep % 2 == 0)) && pair=(coder cafeto)
+	echo "== ${AB_PAIR[*]} back to back, repetition $rep of $AB_REPS"
+	pair=("${AB_PAIR[0]}" "${AB_PAIR[1]}")
+	((rep % 2 == 0)) && pair=("${AB_PAIR[1]}" "${AB_PAIR[0]}")
 	for sc in "${SCENARIOS[@]}"; do
 		read -r conns inflight <<<"$sc"
 		for server in "${pair[@]}"; do
-			measure run "$server" -set ab -conns "$conns" -inflight "$inflight" \
+			measure run "$server" -set "$ab_set" -conns "$conns" -inflight "$inflight" \
 				-warmup 1s -duration "${AB_DURATION}s" || failures=$((failures + 1))
 			ab_left=$((ab_left - 1))
 		done

@@ -2,7 +2,7 @@
 # Run from the bench directory.
 
 # GO_SERVERS are built from servers/NAME into bin/NAME.
-GO_SERVERS=(cafeto coder gorilla gws echo)
+GO_SERVERS=(cafeto router coder gorilla gws echo)
 PEER_SERVERS=(fastapi nestjs nodews)
 
 # server_port NAME prints the port NAME listens on; every server has its own.
@@ -16,6 +16,7 @@ server_port() {
 	fastapi) echo 9306 ;;
 	nestjs) echo 9307 ;;
 	nodews) echo 9308 ;;
+	router) echo 9309 ;;
 	*) return 1 ;;
 	esac
 }
@@ -32,9 +33,10 @@ server_cmd() {
 
 # loadgen_flags NAME prints the load generator flags NAME needs.
 loadgen_flags() {
-	if [[ $1 == echo ]]; then
-		echo "-echo"
-	fi
+	case $1 in
+	echo) echo "-echo" ;;
+	router) echo "-event chat.send" ;;
+	esac
 }
 
 # start_server NAME [CPU] starts NAME, pinned to CPU when one is given,

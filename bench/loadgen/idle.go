@@ -35,6 +35,9 @@ func runIdle(ctx context.Context, cfg loadConfig, settle time.Duration) (Result,
 	defer closeAll(clients)
 
 	pool := newPool(poolSize, cfg.seed, cfg.echo)
+	if cfg.event != "" {
+		withEvent(pool, cfg.event)
+	}
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex

@@ -32,7 +32,7 @@ type Result struct {
 	Kind     string `json:"kind"` // "load" or "idle"
 	Server   string `json:"server"`
 	Scenario string `json:"scenario,omitempty"`
-	Set      string `json:"set,omitempty"` // "ab": a back-to-back repetition, reported on its own
+	Set      string `json:"set,omitempty"` // "ab" or "ab-A-B": a back-to-back repetition, reported on its own
 	Conns    int    `json:"conns"`
 	Inflight int    `json:"inflight,omitempty"`
 
@@ -109,7 +109,7 @@ func measure(ctx context.Context, cmd string, args []string) error {
 		serverCmd = fs.String("server-cmd", "", "command line the server was started with, for the report")
 		out       = fs.String("out", "", "append the result as a JSON line to this file")
 		settle    = fs.Duration("settle", 2*time.Second, "idle: wait this long before reading memory")
-		set       = fs.String("set", "", `"ab" for a back-to-back repetition that the report shows apart`)
+		set       = fs.String("set", "", `"ab", or "ab-" and the pair's names ("ab-router-cafeto"), for a back-to-back repetition that the report shows apart`)
 		maxOther  = fs.Float64("max-other", 0, "run: exit with status 3 when the rest of the machine used more than this % of a CPU (0: no limit)")
 	)
 	fs.StringVar(&cfg.url, "url", "ws://127.0.0.1:8080/ws", "server endpoint")
@@ -122,6 +122,7 @@ func measure(ctx context.Context, cmd string, args []string) error {
 	fs.DurationVar(&cfg.timeout, "timeout", time.Minute, "give up a -count run or an idle run after this long")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the request pool")
 	fs.BoolVar(&cfg.echo, "echo", false, "expect every request back unchanged instead of a chat reply")
+	fs.StringVar(&cfg.event, "event", "", `send each request as the data of this ws.Router event, {"event":…,"id":…,"data":…}`)
 	fs.Parse(args)
 	if *server == "" || cfg.conns < 1 || cfg.inflight < 1 || cfg.count < 0 {
 		return fmt.Errorf("%s: -server is required; -conns and -inflight must be positive", cmd)

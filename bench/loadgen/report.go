@@ -21,6 +21,7 @@ type serverInfo struct {
 
 var servers = []serverInfo{
 	{"cafeto", "ws.Callback (this library)", "ws.Callback"},
+	{"router", "ws.Router, one event (this library)", "ws.Router"},
 	{"coder", "coder/websocket + encoding/json + validator, hand-written (baseline)", "coder baseline"},
 	{"gorilla", "gorilla/websocket + encoding/json + validator, hand-written", "gorilla"},
 	{"gws", "lxzan/gws + encoding/json + validator, hand-written", "gws"},
@@ -58,9 +59,10 @@ type results struct {
 	scenarios []Result               // one result of each scenario, ordered
 	servers   []string               // ordered
 	maxRounds int
-	failed    []Result              // in the order measured
-	ab        map[string][][]Result // by scenario: repetitions, each one result per server
-	abOrder   []string              // scenarios of ab, ordered as in scenarios
+	failed    []Result                 // in the order measured
+	ab        map[[2]string][][]Result // by set, scenario: repetitions, each one result per server
+	abSets    []string                 // the back-to-back sets, in the order first seen
+	abOrder   []string                 // scenarios of ab, ordered as in scenarios
 }
 
 func readResults(path string) (*results, error) {
@@ -69,7 +71,7 @@ func readResults(path string) (*results, error) {
 		return nil, err
 	}
 	defer f.Close()
-	rs := &results{rounds: map[[2]string][]Result{}, load: map[[2]string]Result{}, idle: map[string]Result{}, ab: map[string][][]Result{}}
+	rs := &results{rounds: map[[2]string][]Result{}, load: map[[2]string]Result{}, idle: map[string]Result{}, ab: map[[2]string][][]Result{}}
 	seenScenario := map[string]bool{}
 	seenServer := map[string]bool{}
 	sc := bufio.NewScanner(f)
@@ -90,13 +92,17 @@ func readResults(path string) (*results, error) {
 			rs.failed = append(rs.failed, r)
 		}
 		switch {
-		case r.Set == "ab":
-			reps := rs.ab[r.Scenario]
+		case isBackToBack(r):
+			key := [2]string{r.Set, r.Scenario}
+			if !slices.Contains(rs.abSets, r.Set) {
+				rs.abSets = append(rs.abSets, r.Set)
+			}
+			reps := rs.ab[key]
 			if len(reps) == 0 || hasServer(reps[len(reps)-1], r.Server) {
 				reps = append(reps, nil)
 			}
 			reps[len(reps)-1] = append(reps[len(reps)-1], r)
-			rs.ab[r.Scenario] = reps
+			rs.ab[key] = reps
 		case r.Kind == "load":
 			key := [2]string{r.Server, r.Scenario}
 			rs.rounds[key] = append(rs.rounds[key], r)
@@ -116,8 +122,11 @@ func readResults(path string) (*results, error) {
 		rs.load[key] = pickRound(rounds)
 	}
 	for _, s := range rs.scenarios {
-		if _, ok := rs.ab[s.Scenario]; ok {
-			rs.abOrder = append(rs.abOrder, s.Scenario)
+		for _, set := range rs.abSets {
+			if _, ok := rs.ab[[2]string{set, s.Scenario}]; ok {
+				rs.abOrder = append(rs.abOrder, s.Scenario)
+				break
+			}
 		}
 	}
 	slices.SortStableFunc(rs.scenarios, func(a, b Result) int {
@@ -128,6 +137,12 @@ func readResults(path string) (*results, error) {
 	})
 	slices.SortStableFunc(rs.servers, func(a, b string) int { return serverRank(a) - serverRank(b) })
 	return rs, nil
+}
+
+// isBackToBack reports whether r is a back-to-back repetition: its set is
+// "ab", or "ab-" and the names of the pair.
+func isBackToBack(r Result) bool {
+	return r.Set == "ab" || strings.HasPrefix(r.Set, "ab-")
 }
 
 func hasServer(rep []Result, server string) bool {
@@ -353,7 +368,7 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 		p("## Failed runs\n\n")
 		for _, r := range rs.failed {
 			where := orIdle(r)
-			if r.Set == "ab" {
+			if isBackToBack(r) {
 				where += " (back to back)"
 			}
 			p("- %s, %s: %s\n", serverOf(r.Server).label, where, oneLine(r.Error))
@@ -404,7 +419,28 @@ func writeRatios(w *strings.Builder, rs *results) {
 		p("| idle memory per connection | | | | | %s |\n", ratio(a.PerConnKiB, c.PerConnKiB))
 	}
 	p("\n")
-	writeBackToBack(w, rs)
+	writeBackToBack(w, rs, "cafeto", "coder")
+
+	if _, ok := rs.idle["router"]; ok || slices.Contains(rs.servers, "router") {
+		p("### ws.Router vs ws.Callback\n\n")
+		p("The same workload as one event of a ws.Router (each request in an event envelope with an id, each reply echoing both) divided by ws.Callback. ")
+		p("Throughput above 1× and latency, CPU and memory below 1× favour ws.Router.\n\n")
+		p("| Scenario | msg/s | p50 | p99 | CPU / 100k msg | peak RSS |\n|---|--:|--:|--:|--:|--:|\n")
+		for _, s := range rs.scenarios {
+			a, ok1 := get("router", s.Scenario)
+			c, ok2 := get("cafeto", s.Scenario)
+			if !ok1 || !ok2 {
+				continue
+			}
+			p("| %s | %s | %s | %s | %s | %s |\n", scenarioLabel(s), ratio(a.Rate, c.Rate), ratio(a.P50us, c.P50us),
+				ratio(a.P99us, c.P99us), ratio(a.CPUPer100k, c.CPUPer100k), ratio(float64(a.PeakKiB), float64(c.PeakKiB)))
+		}
+		if a, c := rs.idle["router"], rs.idle["cafeto"]; a.Error == "" && c.Error == "" && a.PerConnKiB > 0 && c.PerConnKiB > 0 {
+			p("| idle memory per connection | | | | | %s |\n", ratio(a.PerConnKiB, c.PerConnKiB))
+		}
+		p("\n")
+		writeBackToBack(w, rs, "router", "cafeto")
+	}
 
 	for _, peer := range []string{"fastapi", "nestjs"} {
 		p("### ws.Callback vs %s\n\n", serverOf(peer).label)
@@ -486,22 +522,26 @@ func groupDigits(n int64) string {
 	return b.String()
 }
 
-// writeBackToBack compares ws.Callback with the coder baseline over the
-// repetitions measured back to back, one server right after the other.
-func writeBackToBack(w *strings.Builder, rs *results) {
+// writeBackToBack compares server first with server second over the
+// repetitions measured back to back, one right after the other.
+func writeBackToBack(w *strings.Builder, rs *results, first, second string) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	type pair struct{ a, c Result }
 	var rows [][]pair
 	var labels []string
 	for _, sc := range rs.abOrder {
 		var pairs []pair
-		for _, rep := range rs.ab[sc] {
+		var reps [][]Result
+		for _, set := range rs.abSets {
+			reps = append(reps, rs.ab[[2]string{set, sc}]...)
+		}
+		for _, rep := range reps {
 			var a, c Result
 			for _, r := range rep {
 				switch r.Server {
-				case "cafeto":
+				case first:
 					a = r
-				case "coder":
+				case second:
 					c = r
 				}
 			}
@@ -517,11 +557,12 @@ func writeBackToBack(w *strings.Builder, rs *results) {
 	if len(rows) == 0 {
 		return
 	}
+	fa, fb := serverOf(first).short, serverOf(second).short
 	p("#### Repeated back to back\n\n")
-	p("Each scenario measured again several times, ws.Callback and the baseline one right after the other (which one went first alternates), ")
+	p("Each scenario measured again several times, %s and %s one right after the other (which one went first alternates), ", fa, fb)
 	p("so that both see the same machine. The figures are medians over the repetitions; each ratio is the ratio of the two medians, ")
 	p("with the lowest and the highest ratio within a single repetition in parentheses.\n\n")
-	p("| Scenario | repetitions | ws.Callback msg/s | baseline msg/s | msg/s ratio (range) | ws.Callback CPU s / 100k | baseline CPU s / 100k | CPU ratio (range) |\n")
+	p("| Scenario | repetitions | %s msg/s | %s msg/s | msg/s ratio (range) | %s CPU s / 100k | %s CPU s / 100k | CPU ratio (range) |\n", fa, fb, fa, fb)
 	p("|---|--:|--:|--:|--:|--:|--:|--:|\n")
 	for i, pairs := range rows {
 		var aRate, cRate, aCPU, cCPU, rRate, rCPU []float64

@@ -27,6 +27,13 @@ func TestReport(t *testing.T) {
 		{Kind: "load", Set: "ab", Server: "cafeto", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 30000, CPUPer100k: 1},
 		{Kind: "load", Set: "ab", Server: "cafeto", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 25000, CPUPer100k: 1.5},
 		{Kind: "load", Set: "ab", Server: "coder", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 25000, CPUPer100k: 3},
+		// ws.Router and ws.Callback back to back, in a set of their own that
+		// follows the cafeto/coder set.
+		{Kind: "load", Server: "router", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 24000, P50us: 80, P99us: 300, CPUPer100k: 3.3, PeakKiB: 10240},
+		{Kind: "load", Set: "ab-router-cafeto", Server: "router", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 19000, CPUPer100k: 2},
+		{Kind: "load", Set: "ab-router-cafeto", Server: "cafeto", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 20000, CPUPer100k: 2},
+		{Kind: "load", Set: "ab-router-cafeto", Server: "cafeto", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 20000, CPUPer100k: 2},
+		{Kind: "load", Set: "ab-router-cafeto", Server: "router", Scenario: "c100-i1", Conns: 100, Inflight: 1, Rate: 18000, CPUPer100k: 2.2},
 		{Kind: "idle", Server: "cafeto", Conns: 10000, BaseKiB: 8000, RSSKiB: 108000, PerConnKiB: 10},
 		{Kind: "idle", Server: "coder", Conns: 10000, BaseKiB: 8000, RSSKiB: 208000, PerConnKiB: 20},
 	}
@@ -59,6 +66,12 @@ func TestReport(t *testing.T) {
 		"| 100 connections, closed loop | 1.25× | 0.89× | 0.75× | 0.75× | 0.50× |",
 		"| idle memory per connection | | | | | 0.50× |",
 		"| FastAPI + pydantic on uvicorn | failed |",
+		"| ws.Router, one event (this library) | 24,000 |",
+		"### ws.Router vs ws.Callback",
+		"| 100 connections, closed loop | 0.96× | 1.00× | 1.00× | 1.10× | 1.00× |",
+		// repetitions: ratios 0.95, 0.9; CPU ratios 1, 1.1
+		"| Scenario | repetitions | ws.Router msg/s | ws.Callback msg/s |",
+		"| 100 connections, closed loop | 2 | 18,500 | 20,000 | 0.93× (0.90×–0.95×) | 2.100 | 2.000 | 1.05× (1.00×–1.10×) |",
 		"## Failed runs",
 	} {
 		if !strings.Contains(text, want) {

@@ -22,7 +22,8 @@ type loadConfig struct {
 	count    int           // when > 0: send this many requests in all, measure them all, no time window
 	timeout  time.Duration // give up when a count run takes longer
 	seed     uint64
-	echo     bool // the server sends each request back unchanged
+	echo     bool   // the server sends each request back unchanged
+	event    string // when set: requests go in a ws.Router event envelope of this event
 }
 
 // scenario names a connection count and an in-flight depth.
@@ -116,6 +117,9 @@ func runLoad(ctx context.Context, cfg loadConfig) (Result, error) {
 		return res, err
 	}
 	r := &run{cfg: cfg, pool: newPool(poolSize, cfg.seed, cfg.echo)}
+	if cfg.event != "" {
+		withEvent(r.pool, cfg.event)
+	}
 
 	limit := cfg.timeout
 	if cfg.count == 0 {

@@ -128,3 +128,21 @@ func (r *reply) matches(p *payload) bool {
 	}
 	return r.err == nil && reflect.DeepEqual(r.v, p.wantV)
 }
+
+// withEvent wraps every request of pool in a ws.Router's event envelope,
+// {"event":event,"id":i,"data":request}, and expects the reply to echo the
+// id and the event before the status: {"id":i,"event":event,"statusCode":…}.
+// i is the request's index in the pool.
+func withEvent(pool []payload, event string) {
+	name := mustMarshal(event)
+	for i := range pool {
+		p := &pool[i]
+		p.req = fmt.Appendf(nil, `{"event":%s,"id":%d,"data":%s}`, name, i, p.req)
+		p.want = fmt.Appendf(nil, `{"id":%d,"event":%s,%s`, i, name, p.want[1:])
+		v, err := decodeJSON(p.want)
+		if err != nil {
+			panic(err)
+		}
+		p.wantV = v
+	}
+}

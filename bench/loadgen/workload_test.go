@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -82,5 +83,30 @@ func TestEchoPool(t *testing.T) {
 		if r := (reply{raw: p.req}); !r.matches(&p) {
 			t.Fatalf("echo of %s does not match", p.req)
 		}
+	}
+}
+
+func TestEventPool(t *testing.T) {
+	pool := newPool(invalidEvery, 1, false)
+	withEvent(pool, "chat.send")
+	plain := newPool(invalidEvery, 1, false)
+	for i, p := range pool {
+		wantReq := fmt.Sprintf(`{"event":"chat.send","id":%d,"data":%s}`, i, plain[i].req)
+		if string(p.req) != wantReq {
+			t.Fatalf("request %d: %s, want %s", i, p.req, wantReq)
+		}
+		wantReply := fmt.Sprintf(`{"id":%d,"event":"chat.send",%s`, i, plain[i].want[1:])
+		if r := (reply{raw: []byte(wantReply)}); !r.matches(&p) {
+			t.Fatalf("reply %s does not match request %d", wantReply, i)
+		}
+		// The reply without its id or event, or a plain Callback reply, is wrong.
+		for _, bad := range []string{string(plain[i].want), fmt.Sprintf(`{"id":%d,%s`, i+1, wantReply[len(fmt.Sprintf(`{"id":%d,`, i)):])} {
+			if r := (reply{raw: []byte(bad)}); r.matches(&p) {
+				t.Fatalf("reply %s matches request %d", bad, i)
+			}
+		}
+	}
+	if pool[invalidEvery-1].valid {
+		t.Fatal("the invalid request became valid")
 	}
 }
