@@ -79,12 +79,16 @@ func (c *client) stop() {
 // keeps while its connection is idle; larger ones are given back.
 const keepIdle = 16
 
+// maxChunk is the most queued messages written with one SendTexts.
+const maxChunk = 64
+
 // run writes the queued messages in order, until the client is stopped or
 // the connection ends. It swaps the queue with a second array of its own,
 // so that it writes a whole batch without holding the lock.
 func (c *client) run() {
 	ctx := c.conn.Context()
 	var batch []*message
+	var texts [][]byte
 	for {
 		select {
 		case <-c.wake:
@@ -104,23 +108,32 @@ func (c *client) run() {
 			if len(batch) == 0 {
 				break
 			}
-			for i, msg := range batch {
+			// A batch goes out in chunks: each chunk's frames share one
+			// write to the network.
+			for start := 0; start < len(batch); {
 				select {
 				case <-c.done:
 					return
 				default:
 				}
+				chunk := batch[start:min(len(batch), start+maxChunk)]
+				texts = texts[:0]
+				for _, msg := range chunk {
+					texts = append(texts, msg.data)
+				}
 				// The connection's own context: ws hands coder/websocket one
 				// that cannot be cancelled, at no cost per write.
-				if err := c.conn.SendText(ctx, msg.data); err != nil {
+				if err := c.conn.SendTexts(ctx, texts...); err != nil {
 					c.h.drop(c)
 					return
 				}
-				batch[i] = nil
+				clear(chunk)
+				clear(texts)
+				start += len(chunk)
 			}
 		}
 		if cap(batch) > keepIdle {
-			batch = nil
+			batch, texts = nil, nil
 		}
 	}
 }
