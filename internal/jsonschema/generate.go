@@ -31,6 +31,10 @@ const (
 type Root struct {
 	Type reflect.Type
 	Mode Mode
+
+	// Validator, when set, replaces the Options' validator for this root
+	// (an Input root: validating is what it is for).
+	Validator *validator.Validate
 }
 
 // Options configure [Generate]. The zero Options are ready to use.
@@ -65,6 +69,7 @@ const (
 type key struct {
 	t reflect.Type
 	m mode
+	v *validator.Validate // modeCheck only: whose verdicts
 }
 
 // def is a named type that may become a definition.
@@ -89,10 +94,10 @@ type class struct {
 
 type gen struct {
 	prefix    string
-	v         *validator.Validate
+	v         *validator.Validate // the validator of the root being described
 	defs      map[key]*def
 	order     []*def
-	zeros     map[reflect.Type]zeroFailures
+	zeros     map[zeroKey]zeroFailures
 	recursing map[key]bool // named slices, maps and arrays being built inline
 	recursive map[key]bool // named slices, maps and arrays found recursive
 }
@@ -116,20 +121,24 @@ func Generate(opts Options, roots ...Root) *Result {
 		prefix:    opts.RefPrefix,
 		v:         opts.Validator,
 		defs:      map[key]*def{},
-		zeros:     map[reflect.Type]zeroFailures{},
+		zeros:     map[zeroKey]zeroFailures{},
 		recursing: map[key]bool{},
 		recursive: map[key]bool{},
 	}
 	if g.prefix == "" {
 		g.prefix = "#/definitions/"
 	}
-	if g.v == nil {
-		g.v = defaultValidator()
+	if opts.Validator == nil {
+		opts.Validator = defaultValidator()
 	}
 	res := &Result{Definitions: map[string]*Schema{}}
 	for _, r := range roots {
 		if r.Type == nil {
 			panic("jsonschema: Generate needs a type")
+		}
+		g.v = opts.Validator
+		if r.Validator != nil {
+			g.v = r.Validator
 		}
 		res.Schemas = append(res.Schemas, g.root(r))
 	}
@@ -163,7 +172,7 @@ func (g *gen) markRoot(s *Schema) *Schema {
 // placeholder returns a reference to the definition of the named type t
 // in mode m, building it on first use.
 func (g *gen) placeholder(t reflect.Type, m mode) *Schema {
-	k := key{t, m}
+	k := g.key(t, m)
 	d := g.defs[k]
 	if d == nil {
 		d = &def{key: k, building: true}
@@ -185,7 +194,7 @@ func (g *gen) placeholder(t reflect.Type, m mode) *Schema {
 // named returns the schema of a named slice, map or array type: written in
 // place unless it is recursive, which needs a definition.
 func (g *gen) named(t reflect.Type, m mode) *Schema {
-	k := key{t, m}
+	k := g.key(t, m)
 	if g.recursive[k] {
 		return g.placeholder(t, m)
 	}
@@ -200,6 +209,13 @@ func (g *gen) named(t reflect.Type, m mode) *Schema {
 		return g.placeholder(t, m)
 	}
 	return s
+}
+
+func (g *gen) key(t reflect.Type, m mode) key {
+	if m == modeCheck {
+		return key{t, m, g.v}
+	}
+	return key{t: t, m: m}
 }
 
 // finish groups the definitions into classes of equal schemas, decides
@@ -447,8 +463,14 @@ type zeroFailures struct {
 	unknown []string // fields the validator could not check (a tag it does not know)
 }
 
+type zeroKey struct {
+	t reflect.Type
+	v *validator.Validate
+}
+
 func (g *gen) zeroFails(t reflect.Type) zeroFailures {
-	if z, ok := g.zeros[t]; ok {
+	zk := zeroKey{t, g.v}
+	if z, ok := g.zeros[zk]; ok {
 		return z
 	}
 	z, ok := g.validateZero(t, t.Name())
@@ -472,7 +494,7 @@ func (g *gen) zeroFails(t reflect.Type) zeroFailures {
 			}
 		}
 	}
-	g.zeros[t] = z
+	g.zeros[zk] = z
 	return z
 }
 

@@ -1,0 +1,569 @@
+package ws
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/cafeto-go/ws/internal/jsonschema"
+	"github.com/go-playground/validator/v10"
+)
+
+// APIInfo is the info object of an [AsyncAPI] document. Title and Version
+// are required.
+type APIInfo struct {
+	Title       string
+	Version     string // the version of your API, such as "1.0.0"
+	Description string // CommonMark
+}
+
+// AsyncAPI is an AsyncAPI 3.1.0 document that describes endpoints made by
+// [Callback] and [NewRouter] (and [Handler], as an endpoint whose messages
+// it cannot know): one channel per endpoint, with the ws binding. A
+// callback has a receive operation whose reply is the 200 envelope, the
+// 400 errorList or the 500. A router has a receive operation per client
+// event, replied to with its envelope (and, for a [Stream], its items),
+// correlated by id; a receive operation for $cancel when it streams; and a
+// send operation per event declared with [Emits]. Message payloads are JSON
+// Schemas derived from the Go types and their validate tags: a request's
+// schema says what passes validation, with the rules that have no JSON
+// Schema equivalent kept in an x-validate extension. Replies an [*Error]
+// makes, with the status and body of your choice, are not described.
+//
+// Serve it as JSON, or encode it with [encoding/json]:
+//
+//	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0"})
+//	doc.Add("/chat", chat)
+//	mux.Handle("GET /chat", chat)
+//	mux.Handle("GET /asyncapi.json", doc)
+//
+// Add the endpoints before serving the document; after that, an AsyncAPI is
+// safe for concurrent use. The document is built once, on first use, and
+// again after an Add.
+type AsyncAPI struct {
+	info APIInfo
+
+	mu        sync.Mutex
+	endpoints []addedEndpoint
+	doc       []byte // built on demand; nil after an Add
+}
+
+type addedEndpoint struct {
+	address string
+	d       describer // nil: an untyped handler
+}
+
+// describer is implemented by the handlers the package makes: it tells
+// what an endpoint reads and writes.
+type describer interface {
+	describe() endpoint
+}
+
+type endpointKind uint8
+
+const (
+	endpointHandler  endpointKind = iota // untyped: the handler reads and writes itself
+	endpointCallback                     // Callback: Req in, an envelope around Resp out
+	endpointRouter                       // events in, replies, stream items and pushes out
+)
+
+// endpoint is what an [AsyncAPI] document knows of a handler.
+type endpoint struct {
+	kind     endpointKind
+	validate *validator.Validate // validates the requests
+
+	req, resp reflect.Type // endpointCallback
+
+	events []routeInfo // endpointRouter: what clients send
+	pushes []pushInfo  // endpointRouter: what the server sends unasked
+}
+
+func (h *callback) describe() endpoint {
+	return endpoint{kind: endpointCallback, validate: h.cfg.validate, req: h.req, resp: h.resp}
+}
+
+func (r *Router) describe() endpoint {
+	events, pushes := r.routes()
+	return endpoint{kind: endpointRouter, validate: r.cfg.validate, events: events, pushes: pushes}
+}
+
+// NewAsyncAPI returns a document with no endpoints yet. It panics when
+// info has no title or version.
+func NewAsyncAPI(info APIInfo) *AsyncAPI {
+	if info.Title == "" || info.Version == "" {
+		panic("ws: NewAsyncAPI needs a title and a version")
+	}
+	return &AsyncAPI{info: info}
+}
+
+// Add describes the endpoint h served at address: a path such as "/chat",
+// or a [http.ServeMux] pattern such as "GET /rooms/{room}", whose wildcards
+// become channel parameters. h is a handler made by [Callback] or a
+// [Router]; any other handler, such as one made by [Handler], is listed as
+// an endpoint whose messages are not described. A Router is described with
+// the events registered when the document is first encoded or served.
+// Add panics when address is not a path or h is nil.
+func (a *AsyncAPI) Add(address string, h http.Handler) {
+	if h == nil {
+		panic("ws: AsyncAPI.Add needs a handler")
+	}
+	path, err := channelAddress(address)
+	if err != nil {
+		panic(err.Error())
+	}
+	d, _ := h.(describer)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.endpoints = append(a.endpoints, addedEndpoint{address: path, d: d})
+	a.doc = nil
+}
+
+// MarshalJSON returns the document.
+func (a *AsyncAPI) MarshalJSON() ([]byte, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.doc == nil {
+		doc, err := json.Marshal(a.build())
+		if err != nil {
+			return nil, fmt.Errorf("ws: AsyncAPI document: %w", err)
+		}
+		a.doc = doc
+	}
+	return a.doc, nil
+}
+
+// ServeHTTP answers GET and HEAD with the document, as application/json.
+func (a *AsyncAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return
+	}
+	doc, err := a.MarshalJSON()
+	if err != nil {
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(doc)
+}
+
+var (
+	methodPrefix = regexp.MustCompile(`^[A-Z]+\s+`)
+	wildcard     = regexp.MustCompile(`\{([^{}]*)\}`)
+)
+
+// channelAddress turns a path or ServeMux pattern into a channel address:
+// no method or host, "{name...}" as "{name}", no "{$}".
+func channelAddress(pattern string) (string, error) {
+	p := methodPrefix.ReplaceAllString(strings.TrimSpace(pattern), "")
+	if i := strings.IndexByte(p, '/'); i > 0 {
+		p = p[i:] // a host
+	}
+	if !strings.HasPrefix(p, "/") {
+		return "", fmt.Errorf("ws: AsyncAPI.Add needs a path such as /chat, not %q", pattern)
+	}
+	p = strings.ReplaceAll(p, "{$}", "")
+	return wildcard.ReplaceAllStringFunc(p, func(w string) string {
+		return "{" + strings.TrimSuffix(w[1:len(w)-1], "...") + "}"
+	}), nil
+}
+
+// The document, in the order AsyncAPI writes it.
+type (
+	apiDoc struct {
+		AsyncAPI           string                   `json:"asyncapi"`
+		Info               apiInfo                  `json:"info"`
+		DefaultContentType string                   `json:"defaultContentType"`
+		Channels           map[string]*apiChannel   `json:"channels,omitempty"`
+		Operations         map[string]*apiOperation `json:"operations,omitempty"`
+		Components         *apiComponents           `json:"components,omitempty"`
+	}
+	apiInfo struct {
+		Title       string `json:"title"`
+		Version     string `json:"version"`
+		Description string `json:"description,omitempty"`
+	}
+	apiChannel struct {
+		Address     string                   `json:"address"`
+		Description string                   `json:"description,omitempty"`
+		Messages    map[string]*apiMessage   `json:"messages,omitempty"`
+		Parameters  map[string]*apiParameter `json:"parameters,omitempty"`
+		Bindings    apiBindings              `json:"bindings"`
+	}
+	apiParameter struct {
+		Description string `json:"description,omitempty"`
+	}
+	apiBindings struct {
+		WS apiWSBinding `json:"ws"`
+	}
+	apiWSBinding struct {
+		Method         string `json:"method"`
+		BindingVersion string `json:"bindingVersion"`
+	}
+	apiMessage struct {
+		Name          string             `json:"name"`
+		Summary       string             `json:"summary,omitempty"`
+		Payload       *jsonschema.Schema `json:"payload"`
+		CorrelationID *apiCorrelationID  `json:"correlationId,omitempty"`
+	}
+	apiCorrelationID struct {
+		Description string `json:"description,omitempty"`
+		Location    string `json:"location"`
+	}
+	apiOperation struct {
+		Action   string    `json:"action"`
+		Channel  apiRef    `json:"channel"`
+		Summary  string    `json:"summary,omitempty"`
+		Messages []apiRef  `json:"messages"`
+		Reply    *apiReply `json:"reply,omitempty"`
+	}
+	apiReply struct {
+		Channel  apiRef   `json:"channel"`
+		Messages []apiRef `json:"messages"`
+	}
+	apiRef struct {
+		Ref string `json:"$ref"`
+	}
+	apiComponents struct {
+		Schemas map[string]*jsonschema.Schema `json:"schemas,omitempty"`
+	}
+)
+
+// roots collects the types to describe, so that one generation shares
+// their definitions.
+type roots struct {
+	list []jsonschema.Root
+	res  *jsonschema.Result
+}
+
+func (r *roots) add(t reflect.Type, m jsonschema.Mode, v *validator.Validate) int {
+	r.list = append(r.list, jsonschema.Root{Type: t, Mode: m, Validator: v})
+	return len(r.list) - 1
+}
+
+func (r *roots) schema(i int) *jsonschema.Schema { return r.res.Schemas[i] }
+
+var (
+	errorListType  = reflect.TypeFor[ErrorList]()
+	correlateByID  = &apiCorrelationID{Description: "A reply, or a stream item, carries the id of its request.", Location: "$message.payload#/id"}
+	eventIDSchema  = &jsonschema.Schema{Type: []string{"string", "number"}, Description: "Chosen by the client; echoed in the reply."}
+	wsBinding      = apiBindings{WS: apiWSBinding{Method: http.MethodGet, BindingVersion: "0.1.0"}}
+	handlerChannel = "Messages are not described: the handler reads and writes JSON itself."
+)
+
+// build assembles the document from the endpoints.
+func (a *AsyncAPI) build() *apiDoc {
+	doc := &apiDoc{
+		AsyncAPI:           "3.1.0",
+		Info:               apiInfo{Title: a.info.Title, Version: a.info.Version, Description: a.info.Description},
+		DefaultContentType: "application/json",
+		Channels:           map[string]*apiChannel{},
+		Operations:         map[string]*apiOperation{},
+	}
+	// First the types, all at once; then the channels that use them.
+	var r roots
+	errIdx := r.add(errorListType, jsonschema.Output, nil)
+	type plan func()
+	var plans []plan
+	used := map[string]bool{}
+	for _, e := range a.endpoints {
+		id := channelID(e.address, used)
+		ch := &apiChannel{Address: e.address, Bindings: wsBinding, Parameters: parameters(e.address)}
+		doc.Channels[id] = ch
+		ep := endpoint{kind: endpointHandler}
+		if e.d != nil {
+			ep = e.d.describe()
+		}
+		switch ep.kind {
+		case endpointCallback:
+			req := r.add(ep.req, jsonschema.Input, ep.validate)
+			body, anyStatus := replyBody(ep.resp)
+			resp := r.add(body, jsonschema.Output, nil)
+			plans = append(plans, func() { describeCallback(doc, id, ch, r.schema(req), r.schema(resp), anyStatus, r.schema(errIdx)) })
+		case endpointRouter:
+			// Per event: the request, and the reply's body or the
+			// stream's item.
+			reqs := make([][2]int, len(ep.events))
+			for i, ev := range ep.events {
+				reqs[i][0] = r.add(ev.req, jsonschema.Input, ep.validate)
+				out := ev.item
+				if out == nil {
+					out, _ = replyBody(ev.resp)
+				}
+				reqs[i][1] = r.add(out, jsonschema.Output, nil)
+			}
+			pushes := make([]int, len(ep.pushes))
+			for i, p := range ep.pushes {
+				pushes[i] = r.add(p.body, jsonschema.Output, nil)
+			}
+			plans = append(plans, func() { describeRouter(doc, id, ch, ep, reqs, pushes, &r, r.schema(errIdx)) })
+		default:
+			ch.Description = handlerChannel
+		}
+	}
+	r.res = jsonschema.Generate(jsonschema.Options{RefPrefix: "#/components/schemas/"}, r.list...)
+	for _, p := range plans {
+		p()
+	}
+	if len(r.res.Definitions) > 0 {
+		doc.Components = &apiComponents{Schemas: r.res.Definitions}
+	}
+	return doc
+}
+
+// replyBody is the type of the body of a reply of type t, and whether its
+// status is chosen by the receive function: a [StatusEnvelope] (whose body
+// may also be null, from [NoContent]), or an interface that may hold one.
+func replyBody(t reflect.Type) (body reflect.Type, envelope bool) {
+	if t == nil {
+		return reflect.TypeFor[any](), true
+	}
+	if t.Kind() == reflect.Interface {
+		return t, true
+	}
+	if t.Implements(reflect.TypeFor[enveloper]()) && t.Kind() == reflect.Struct {
+		if f, ok := t.FieldByName("Body"); ok {
+			return f.Type, true
+		}
+	}
+	return t, false
+}
+
+// replySchema is the schema of a reply's body; an envelope's may be null.
+func replySchema(body *jsonschema.Schema, envelope bool) *jsonschema.Schema {
+	if !envelope {
+		return body
+	}
+	return &jsonschema.Schema{AnyOf: []*jsonschema.Schema{body, {Type: []string{"null"}}}}
+}
+
+// describeCallback adds the messages and the receive operation of a
+// [Callback] endpoint.
+func describeCallback(doc *apiDoc, id string, ch *apiChannel, req, body *jsonschema.Schema, anyStatus bool, errorList *jsonschema.Schema) {
+	ch.Messages = map[string]*apiMessage{
+		"request": {Name: "request", Summary: "A request: decoded and validated.", Payload: req},
+		"reply":   {Name: "reply", Summary: "The receive function's result.", Payload: envelope(nil, status(200, anyStatus), replySchema(body, anyStatus))},
+		"badRequest": {Name: "badRequest", Summary: "The request does not decode or does not validate.",
+			Payload: envelope(nil, status(400, false), errorList)},
+		"internalError": {Name: "internalError", Summary: "The receive function failed or panicked.",
+			Payload: envelope(nil, status(500, false), errorList)},
+	}
+	doc.Operations[id+".receive"] = &apiOperation{
+		Action:   "receive",
+		Channel:  channelRef(id),
+		Summary:  "Every message is answered with one reply, in order.",
+		Messages: []apiRef{messageRef(id, "request")},
+		Reply: &apiReply{Channel: channelRef(id), Messages: []apiRef{
+			messageRef(id, "reply"), messageRef(id, "badRequest"), messageRef(id, "internalError"),
+		}},
+	}
+}
+
+// describeRouter adds the messages and operations of a router: a receive
+// operation per client event, with its reply (and stream items), a send
+// operation per push, and the $cancel message when an event streams.
+func describeRouter(doc *apiDoc, id string, ch *apiChannel, ep endpoint, reqs [][2]int, pushes []int, r *roots, errorList *jsonschema.Schema) {
+	// An error reply carries the event and id of the message when it
+	// could read them.
+	failure := func(code int) *jsonschema.Schema {
+		s := envelope(&jsonschema.Schema{Type: []string{"string"}}, status(code, false), errorList)
+		s.Required = []string{"statusCode", "body"}
+		return s
+	}
+	ch.Messages = map[string]*apiMessage{
+		"badRequest": {Name: "badRequest", Summary: "The message does not decode or does not validate.",
+			Payload: failure(400), CorrelationID: correlateByID},
+		"internalError": {Name: "internalError", Summary: "The handler failed or panicked.",
+			Payload: failure(500), CorrelationID: correlateByID},
+	}
+	// message adds m under a name not yet taken, and returns its reference.
+	message := func(name string, m *apiMessage) apiRef {
+		name = unique(name, func(n string) bool { return ch.Messages[n] != nil })
+		m.Name = name
+		ch.Messages[name] = m
+		return messageRef(id, name)
+	}
+	operation := func(name string, op *apiOperation) {
+		doc.Operations[unique(id+"."+name, func(n string) bool { return doc.Operations[n] != nil })] = op
+	}
+	errs := []apiRef{messageRef(id, "badRequest"), messageRef(id, "internalError")}
+	streams := false
+	for i, ev := range ep.events {
+		name := messageName(ev.name)
+		event := constString(ev.name)
+		data := r.schema(reqs[i][0])
+		req := message(name, &apiMessage{Summary: "The " + ev.name + " event.",
+			Payload: request(event, data, ev.item != nil, acceptsEmptyObject(data, r.res.Definitions)), CorrelationID: correlateByID})
+		var replies []apiRef
+		if ev.item == nil {
+			_, anyStatus := replyBody(ev.resp)
+			replies = append(replies, message(name+".reply", &apiMessage{Summary: "The reply to " + ev.name + ".",
+				Payload: envelope(event, status(200, anyStatus), replySchema(r.schema(reqs[i][1]), anyStatus)), CorrelationID: correlateByID}))
+		} else {
+			streams = true
+			item := envelope(event, status(200, false), r.schema(reqs[i][1]))
+			item.Properties = append(item.Properties, jsonschema.Property{Name: "more", Schema: &jsonschema.Schema{Const: json.RawMessage("true")}})
+			item.Required = append(item.Required, "more")
+			replies = append(replies,
+				message(name+".item", &apiMessage{Summary: "One item of the " + ev.name + " stream.", Payload: item, CorrelationID: correlateByID}),
+				message(name+".end", &apiMessage{Summary: "The end of the " + ev.name + " stream: the function returned, or the client cancelled it.",
+					Payload: envelope(event, status(200, false), &jsonschema.Schema{Type: []string{"null"}}), CorrelationID: correlateByID}),
+				messageRef(id, "tooManyStreams"))
+		}
+		operation(name, &apiOperation{
+			Action: "receive", Channel: channelRef(id),
+			Messages: []apiRef{req},
+			Reply:    &apiReply{Channel: channelRef(id), Messages: append(replies, errs...)},
+		})
+	}
+	if streams {
+		ch.Messages["tooManyStreams"] = &apiMessage{Name: "tooManyStreams", Summary: "The connection has as many streams open as it may.",
+			Payload: failure(429), CorrelationID: correlateByID}
+		cancel := message("cancel", &apiMessage{Summary: "Stops the stream started by the request with this id.",
+			Payload: &jsonschema.Schema{Type: []string{"object"}, Properties: []jsonschema.Property{
+				{Name: "event", Schema: constString("$cancel")},
+				{Name: "id", Schema: eventIDSchema},
+			}, Required: []string{"event", "id"}},
+			CorrelationID: correlateByID})
+		operation("cancel", &apiOperation{Action: "receive", Channel: channelRef(id), Messages: []apiRef{cancel}})
+	}
+	for i, p := range ep.pushes {
+		name := messageName(p.name)
+		ref := message(name, &apiMessage{Summary: "The " + p.name + " event, sent by the server.",
+			Payload: push(constString(p.name), r.schema(pushes[i]))})
+		operation(name, &apiOperation{Action: "send", Channel: channelRef(id), Messages: []apiRef{ref}})
+	}
+}
+
+// unique returns name, or name with a number after it, whichever is not
+// taken.
+func unique(name string, taken func(string) bool) string {
+	n := name
+	for i := 2; taken(n); i++ {
+		n = fmt.Sprintf("%s_%d", name, i)
+	}
+	return n
+}
+
+// envelope is the schema of a reply: {"statusCode":…,"body":…}, with "id"
+// and "event" first when event is not nil.
+func envelope(event, status, body *jsonschema.Schema) *jsonschema.Schema {
+	s := &jsonschema.Schema{Type: []string{"object"}}
+	if event != nil {
+		s.Properties = append(s.Properties, jsonschema.Property{Name: "id", Schema: eventIDSchema}, jsonschema.Property{Name: "event", Schema: event})
+		s.Required = append(s.Required, "event")
+	}
+	s.Properties = append(s.Properties, jsonschema.Property{Name: "statusCode", Schema: status}, jsonschema.Property{Name: "body", Schema: body})
+	s.Required = append(s.Required, "statusCode", "body")
+	return s
+}
+
+// request is the schema of a client event: {"event":…,"id":…,"data":…}.
+// A stream's must carry an id; data may be left out (it counts as {})
+// when {} is a valid request.
+func request(event, data *jsonschema.Schema, needsID, dataOptional bool) *jsonschema.Schema {
+	s := &jsonschema.Schema{Type: []string{"object"}, Properties: []jsonschema.Property{
+		{Name: "event", Schema: event},
+		{Name: "id", Schema: eventIDSchema},
+		{Name: "data", Schema: data},
+	}, Required: []string{"event"}}
+	if needsID {
+		s.Required = append(s.Required, "id")
+	}
+	if !dataOptional {
+		s.Required = append(s.Required, "data")
+	}
+	return s
+}
+
+// acceptsEmptyObject reports whether {} surely passes s: an object schema
+// that requires nothing and asks nothing more of the object itself.
+func acceptsEmptyObject(s *jsonschema.Schema, defs map[string]*jsonschema.Schema) bool {
+	if name, ok := strings.CutPrefix(s.Ref, "#/components/schemas/"); ok {
+		s = defs[name]
+	}
+	if s == nil || len(s.Type) != 1 || s.Type[0] != "object" || len(s.Required) > 0 || s.Not != nil ||
+		s.AnyOf != nil || s.OneOf != nil || s.MinProperties != nil || s.Const != nil || s.Enum != nil {
+		return false
+	}
+	for _, sub := range s.AllOf {
+		if sub.If == nil || sub.Then == nil {
+			return false // only the conditions of embedded pointers, which {} does not trigger
+		}
+	}
+	return true
+}
+
+// push is the schema of a server event: {"event":…,"statusCode":200,"body":…}.
+func push(event, body *jsonschema.Schema) *jsonschema.Schema {
+	return &jsonschema.Schema{Type: []string{"object"}, Properties: []jsonschema.Property{
+		{Name: "event", Schema: event},
+		{Name: "statusCode", Schema: status(200, false)},
+		{Name: "body", Schema: body},
+	}, Required: []string{"event", "statusCode", "body"}}
+}
+
+func status(code int, anyStatus bool) *jsonschema.Schema {
+	if anyStatus {
+		return &jsonschema.Schema{Type: []string{"integer"}, Description: "An HTTP status code, chosen by the handler."}
+	}
+	return &jsonschema.Schema{Const: json.RawMessage(fmt.Sprint(code))}
+}
+
+func constString(s string) *jsonschema.Schema {
+	raw, _ := json.Marshal(s)
+	return &jsonschema.Schema{Const: raw}
+}
+
+var notName = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+
+// channelID names a channel after its address: "/rooms/{room}" is
+// "rooms.room", "/" is "root".
+func channelID(address string, used map[string]bool) string {
+	id := strings.Trim(notName.ReplaceAllString(strings.ReplaceAll(address, "/", "."), ""), ".")
+	if id == "" {
+		id = "root"
+	}
+	base := id
+	for i := 2; used[id]; i++ {
+		id = fmt.Sprintf("%s_%d", base, i)
+	}
+	used[id] = true
+	return id
+}
+
+// messageName is an event's name as a message or operation name.
+func messageName(event string) string {
+	n := strings.Trim(notName.ReplaceAllString(event, "_"), "_")
+	if n == "" {
+		return "event"
+	}
+	return n
+}
+
+func parameters(address string) map[string]*apiParameter {
+	ps := map[string]*apiParameter{}
+	for _, m := range wildcard.FindAllStringSubmatch(address, -1) {
+		ps[m[1]] = &apiParameter{Description: "A path parameter."}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	return ps
+}
+
+func channelRef(id string) apiRef { return apiRef{Ref: "#/channels/" + pointerEscape(id)} }
+
+func messageRef(channel, message string) apiRef {
+	return apiRef{Ref: "#/channels/" + pointerEscape(channel) + "/messages/" + pointerEscape(message)}
+}
+
+// pointerEscape escapes a JSON Pointer token.
+func pointerEscape(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}

@@ -1,0 +1,55 @@
+package ws_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/cafeto-go/ws"
+)
+
+type NoteRequest struct {
+	Text string `json:"text" validate:"required,max=500"`
+	Room string `json:"room" validate:"omitempty,oneof=lobby games"`
+}
+
+type NoteReply struct {
+	Text string `json:"text"`
+}
+
+// An AsyncAPI document describes the endpoints: serve it next to them.
+// The request's schema follows its validate tags.
+func ExampleNewAsyncAPI() {
+	chat := ws.Callback(nil, func(ctx context.Context, in NoteRequest) (NoteReply, error) {
+		return NoteReply{Text: in.Text}, nil
+	}, nil)
+	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0"})
+	doc.Add("/chat", chat)
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /chat", chat)
+	mux.Handle("GET /asyncapi.json", doc)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/asyncapi.json")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var v struct {
+		AsyncAPI   string
+		Components struct{ Schemas map[string]json.RawMessage }
+	}
+	json.Unmarshal(raw, &v)
+	fmt.Println(v.AsyncAPI)
+	fmt.Println(string(v.Components.Schemas["NoteRequest"]))
+	// Output:
+	// 3.1.0
+	// {"type":"object","properties":{"text":{"type":"string","minLength":1,"maxLength":500},"room":{"type":"string","enum":["","lobby","games"]}},"required":["text"]}
+}
