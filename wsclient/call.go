@@ -1,0 +1,185 @@
+package wsclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/cafeto-go/ws"
+)
+
+// Call sends the request req for event to a [ws.Router] and waits for its
+// reply:
+//
+//	msg, err := wsclient.Call[ChatMessage](ctx, c, "chat.send", SendRequest{Message: "hi"})
+//
+// The message is {"event": event, "id": …, "data": req}, with an id of the
+// client's own; the reply is matched by it, so calls may be made from any
+// number of goroutines at once and their replies may come in any order.
+//
+// A reply with a status below 400 is decoded into Resp (a null body leaves
+// the zero value). A reply with 400 or more is returned as an [*ws.Error]
+// with its Status and Body: a 400's errorList as a [ws.ErrorList] (its loc
+// numbers as ints, as the server built it), null as nil, any other body as
+// a [json.RawMessage] to decode yourself:
+//
+//	var e *ws.Error
+//	if errors.As(err, &e) && e.Status == 400 {
+//		list := e.Body.(ws.ErrorList)
+//	}
+//
+// When ctx is done first, Call returns ctx.Err() at once and forgets the
+// call: its reply, if it comes, is dropped. When the connection ends first,
+// Call returns an error wrapping [ErrConnectionLost] (or [ErrClosed]); while
+// a reconnecting client has no connection, it fails at once with
+// [ErrNotConnected].
+func Call[Resp, Req any](ctx context.Context, c *Client, event string, req Req) (Resp, error) {
+	var resp Resp
+	err := c.call(ctx, event, req, &resp)
+	return resp, err
+}
+
+// Send sends req to a [ws.Callback] endpoint as it is (plain JSON, no
+// envelope) and waits for its reply {"statusCode": …, "body": …}, decoded
+// as [Call] does it. Callback replies carry no id: they come in the order
+// of the messages, and each is matched to the oldest Send still waiting.
+// So, on a Callback endpoint:
+//
+//   - Send may be called from many goroutines; the replies still match.
+//   - A frame the server sends of its own accord (from onConnect, or with
+//     SendJSON) is a push when it has an "event" member (a [ws.Push]), and
+//     goes to [On] handlers; one with no "statusCode" goes to the function
+//     of [WithUnhandled]. But an envelope {"statusCode", "body"} the server
+//     sends of its own accord cannot be told from a reply: it is taken as
+//     the reply to the oldest Send waiting (or, with none waiting, goes to
+//     [WithUnhandled]; an error envelope just before a 1008 close is also
+//     part of the connection's error, see [ErrConnectionLost]).
+//   - A Send whose ctx is done returns ctx.Err() at once, but its place in
+//     the order stays: its reply is dropped when it comes.
+//
+// Send on a [ws.Router] endpoint gets the Router's 400 for a message
+// without an event.
+func Send[Resp, Req any](ctx context.Context, c *Client, req Req) (Resp, error) {
+	var resp Resp
+	cn, err := c.current()
+	if err != nil {
+		return resp, err
+	}
+	p := &pending{out: &resp, done: make(chan struct{})}
+	if err := cn.send(req, p); err != nil {
+		if p.state.CompareAndSwap(waiting, abandoned) {
+			return resp, err
+		}
+		<-p.done
+		return resp, p.err
+	}
+	select {
+	case <-p.done:
+		return resp, p.err
+	case <-ctx.Done():
+		if p.state.CompareAndSwap(waiting, abandoned) {
+			return resp, ctx.Err()
+		}
+		<-p.done
+		return resp, p.err
+	}
+}
+
+// call is Call, untyped: out points to the reply's value.
+func (c *Client) call(ctx context.Context, event string, req, out any) error {
+	cn, err := c.current()
+	if err != nil {
+		return err
+	}
+	id := c.ids.Add(1)
+	p := &pending{out: out, done: make(chan struct{})}
+	if err := cn.request(event, id, req, p); err != nil {
+		return err
+	}
+	select {
+	case <-p.done:
+		return p.err
+	case <-ctx.Done():
+		if p.state.CompareAndSwap(waiting, abandoned) {
+			cn.forget(id)
+			return ctx.Err()
+		}
+		// The reader is handing the reply over: take it.
+		<-p.done
+		return p.err
+	}
+}
+
+// The states of a pending call: the reader and the caller race to move it
+// out of waiting, and only the winner touches out.
+const (
+	waiting int32 = iota
+	answered
+	abandoned
+)
+
+// pending is a call, a Send or a stream waiting for its reply.
+type pending struct {
+	state  atomic.Int32
+	out    any // where a 2xx body decodes
+	err    error
+	done   chan struct{} // closed once answered
+	stream *stream       // for a stream
+}
+
+// finish decodes the reply into the caller's value, or makes its error.
+func (p *pending) finish(status int, body []byte) {
+	if !p.state.CompareAndSwap(waiting, answered) {
+		return
+	}
+	switch {
+	case status >= 400:
+		p.err = replyError(status, body)
+	case len(body) > 0 && p.out != nil:
+		if err := json.Unmarshal(body, p.out); err != nil {
+			p.err = fmt.Errorf("wsclient: reply does not decode: %w", err)
+		}
+	}
+	close(p.done)
+}
+
+// fail ends the call with err.
+func (p *pending) fail(err error) {
+	if p.stream != nil {
+		p.stream.fail(err)
+		return
+	}
+	if !p.state.CompareAndSwap(waiting, answered) {
+		return
+	}
+	p.err = err
+	close(p.done)
+}
+
+// replyError makes the [*ws.Error] of an error reply.
+func replyError(status int, body []byte) *ws.Error {
+	e := &ws.Error{Status: status}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || string(body) == "null" {
+		return e
+	}
+	var list struct {
+		Errors *[]ws.ErrorDetail `json:"errorList"`
+	}
+	if body[0] == '{' && json.Unmarshal(body, &list) == nil && list.Errors != nil {
+		for i := range *list.Errors {
+			d := &(*list.Errors)[i]
+			for j, p := range d.Loc {
+				if f, ok := p.(float64); ok && f == float64(int(f)) {
+					d.Loc[j] = int(f)
+				}
+			}
+		}
+		e.Body = ws.ErrorList{Errors: *list.Errors}
+		return e
+	}
+	e.Body = json.RawMessage(bytes.Clone(body))
+	return e
+}

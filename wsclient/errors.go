@@ -1,0 +1,101 @@
+package wsclient
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/cafeto-go/ws"
+)
+
+// Errors of a [Client]. A call's error wraps one of them, or is an
+// [*ws.Error] (the server's reply with a status of 400 or more), a
+// [*HandshakeError], or the caller's context error.
+var (
+	// ErrClosed: the client was closed with [Client.Close].
+	ErrClosed = errors.New("wsclient: client closed")
+	// ErrConnectionLost: the connection ended while the call or stream
+	// was under way, or before it started. The error wraps the cause as
+	// well: [ws.CloseStatus] reads its close code (-1 when the connection
+	// dropped without a close frame).
+	ErrConnectionLost = errors.New("wsclient: connection lost")
+	// ErrNotConnected: the connection is lost and the client is
+	// reconnecting ([WithReconnect]); calls fail at once until it is back.
+	// The error wraps the loss as well.
+	ErrNotConnected = errors.New("wsclient: not connected")
+	// ErrStreamOverflow: a stream's loop fell more than [WithBuffer]
+	// items behind; the stream was cancelled.
+	ErrStreamOverflow = errors.New("wsclient: stream items not consumed in time")
+)
+
+// HandshakeError is returned by [Dial] (and ends a reconnecting client)
+// when the server answers the WebSocket handshake with an HTTP status
+// instead of switching protocols, such as 401 or 403.
+type HandshakeError struct {
+	StatusCode int   // the HTTP status of the server's answer
+	Err        error // coder/websocket's error
+}
+
+// Error returns "wsclient: handshake refused: " and the status, such as
+// "wsclient: handshake refused: 401 Unauthorized".
+func (e *HandshakeError) Error() string {
+	return fmt.Sprintf("wsclient: handshake refused: %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+// Unwrap returns coder/websocket's error.
+func (e *HandshakeError) Unwrap() error { return e.Err }
+
+// lostError is why a connection ended, for the calls and streams it cut
+// short: ErrConnectionLost (or ErrClosed) and the cause, both reachable
+// with errors.Is and errors.As. refusal is the envelope a server sent just
+// before refusing the connection (onConnect's *ws.Error), if any.
+type lostError struct {
+	kind    error // ErrConnectionLost or ErrClosed
+	cause   error
+	refusal *ws.Error
+}
+
+func (e *lostError) Error() string {
+	s := e.kind.Error()
+	if e.kind == ErrClosed || e.cause == nil {
+		return s
+	}
+	if code := ws.CloseStatus(e.cause); code >= 0 {
+		s = fmt.Sprintf("%s (close %d)", s, int(code))
+	} else {
+		s += ": " + e.cause.Error()
+	}
+	if e.refusal != nil {
+		s += ": " + e.refusal.Error()
+	}
+	return s
+}
+
+func (e *lostError) Unwrap() []error {
+	errs := []error{e.kind}
+	if e.cause != nil {
+		errs = append(errs, e.cause)
+	}
+	if e.refusal != nil {
+		errs = append(errs, e.refusal)
+	}
+	return errs
+}
+
+// notConnected is a call's error during an outage: ErrNotConnected and
+// the loss it follows.
+type notConnected struct{ last error }
+
+func (e *notConnected) Error() string {
+	if e.last == nil {
+		return ErrNotConnected.Error()
+	}
+	return ErrNotConnected.Error() + " (reconnecting after: " + e.last.Error() + ")"
+}
+
+func (e *notConnected) Unwrap() []error {
+	if e.last == nil {
+		return []error{ErrNotConnected}
+	}
+	return []error{ErrNotConnected, e.last}
+}
