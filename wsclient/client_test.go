@@ -42,16 +42,19 @@ type chat struct {
 	joins    atomic.Int32
 	watching chan struct{}       // a "wait" stream has started
 	canceled chan error          // context.Cause of a "wait" stream once done
-	release  chan struct{}       // lets "block" calls return
+	release  chan struct{}       // lets "block" calls return: closed by unblock
+	unblock  func()
 	blocked  chan *ws.Conn       // a "block" call has started
-	kick     func(*ws.Conn) bool // closes the connection of a "kick"
 }
 
 func newChat(t *testing.T) *chat {
 	h := hub.New()
 	t.Cleanup(func() { h.Close() })
-	return &chat{h: h, watching: make(chan struct{}, 16), canceled: make(chan error, 16),
+	ch := &chat{h: h, watching: make(chan struct{}, 16), canceled: make(chan error, 16),
 		release: make(chan struct{}), blocked: make(chan *ws.Conn, 16)}
+	ch.unblock = sync.OnceFunc(func() { close(ch.release) })
+	t.Cleanup(ch.unblock)
+	return ch
 }
 
 func (ch *chat) router(opts ...ws.Option) *ws.Router {
