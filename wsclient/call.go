@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cafeto-go/ws"
@@ -67,7 +68,7 @@ func Send[Resp, Req any](ctx context.Context, c *Client, req Req) (Resp, error) 
 	if err != nil {
 		return resp, err
 	}
-	p := &pending{out: &resp, done: make(chan struct{})}
+	p := &pending{out: &resp, done: make(chan struct{}, 1)}
 	if err := cn.send(req, p); err != nil {
 		if p.state.CompareAndSwap(waiting, abandoned) {
 			return resp, err
@@ -94,22 +95,41 @@ func (c *Client) call(ctx context.Context, event string, req, out any) error {
 		return err
 	}
 	id := c.ids.Add(1)
-	p := &pending{out: out, done: make(chan struct{})}
+	p := getPending(out)
 	if err := cn.request(event, id, req, p); err != nil {
+		putPending(p)
 		return err
 	}
 	select {
 	case <-p.done:
-		return p.err
 	case <-ctx.Done():
 		if p.state.CompareAndSwap(waiting, abandoned) {
+			// The reader may still hold p: it is not reused.
 			cn.forget(id)
 			return ctx.Err()
 		}
 		// The reader is handing the reply over: take it.
 		<-p.done
-		return p.err
 	}
+	err = p.err
+	putPending(p)
+	return err
+}
+
+// pendings recycles the calls that were answered: once a caller has
+// received from done, the reader is through with p.
+var pendings = sync.Pool{New: func() any { return &pending{done: make(chan struct{}, 1)} }}
+
+func getPending(out any) *pending {
+	p := pendings.Get().(*pending)
+	p.out = out
+	return p
+}
+
+func putPending(p *pending) {
+	p.state.Store(waiting)
+	p.out, p.err = nil, nil
+	pendings.Put(p)
 }
 
 // The states of a pending call: the reader and the caller race to move it
@@ -125,7 +145,7 @@ type pending struct {
 	state  atomic.Int32
 	out    any // where a 2xx body decodes
 	err    error
-	done   chan struct{} // closed once answered
+	done   chan struct{} // receives one value once answered
 	stream *stream       // for a stream
 }
 
@@ -142,7 +162,7 @@ func (p *pending) finish(status int, body []byte) {
 			p.err = fmt.Errorf("wsclient: reply does not decode: %w", err)
 		}
 	}
-	close(p.done)
+	p.done <- struct{}{}
 }
 
 // fail ends the call with err.
@@ -155,7 +175,7 @@ func (p *pending) fail(err error) {
 		return
 	}
 	p.err = err
-	close(p.done)
+	p.done <- struct{}{}
 }
 
 // replyError makes the [*ws.Error] of an error reply.

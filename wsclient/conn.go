@@ -96,10 +96,16 @@ func (cn *conn) encodeRequest(event string, id uint64, data any) error {
 	b := &cn.wbuf
 	b.Reset()
 	b.WriteString(`{"event":`)
-	if err := cn.enc.Encode(event); err != nil {
-		return err
+	if plain(event) {
+		b.WriteByte('"')
+		b.WriteString(event)
+		b.WriteByte('"')
+	} else {
+		if err := cn.enc.Encode(event); err != nil {
+			return err
+		}
+		b.Truncate(b.Len() - 1) // Encode's newline
 	}
-	b.Truncate(b.Len() - 1) // Encode's newline
 	b.WriteString(`,"id":`)
 	b.Write(strconv.AppendUint(b.AvailableBuffer(), id, 10))
 	if data != nil {
@@ -111,6 +117,17 @@ func (cn *conn) encodeRequest(event string, id uint64, data any) error {
 	}
 	b.WriteByte('}')
 	return nil
+}
+
+// plain reports whether s needs no escaping in a JSON string, as
+// encoding/json writes it.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // request registers p under id and writes the request.
