@@ -40,11 +40,11 @@ type WatchRequest struct {
 type chat struct {
 	h        *hub.Hub
 	joins    atomic.Int32
-	watching chan struct{}       // a "wait" stream has started
-	canceled chan error          // context.Cause of a "wait" stream once done
-	release  chan struct{}       // lets "block" calls return: closed by unblock
+	watching chan struct{} // a "wait" stream has started
+	canceled chan error    // context.Cause of a "wait" stream once done
+	release  chan struct{} // lets "block" calls return: closed by unblock
 	unblock  func()
-	blocked  chan *ws.Conn       // a "block" call has started
+	blocked  chan *ws.Conn // a "block" call has started
 }
 
 func newChat(t *testing.T) *chat {
