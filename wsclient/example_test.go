@@ -1,0 +1,59 @@
+package wsclient_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+
+	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/wsclient"
+)
+
+// A Router with one event and one stream, and a client calling both.
+func Example() {
+	type Greeting struct {
+		Name string `json:"name" validate:"required"`
+	}
+	r := ws.NewRouter()
+	ws.On(r, "greet", func(ctx context.Context, in Greeting) (string, error) {
+		return "Hello, " + in.Name, nil
+	})
+	ws.Stream(r, "count", func(ctx context.Context, n int, send func(int) error) error {
+		for i := range n {
+			if err := send(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	ctx := context.Background()
+	c, err := wsclient.Dial(ctx, srv.URL)
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+
+	hello, err := wsclient.Call[string](ctx, c, "greet", Greeting{Name: "Ana"})
+	fmt.Println(hello, err)
+
+	_, err = wsclient.Call[string](ctx, c, "greet", Greeting{})
+	var e *ws.Error
+	if errors.As(err, &e) {
+		d := e.Body.(ws.ErrorList).Errors[0]
+		fmt.Println(e.Status, d.Loc, d.Type)
+	}
+
+	for i, err := range wsclient.Stream[int](ctx, c, "count", 3) {
+		fmt.Println("item", i, err)
+	}
+	// Output:
+	// Hello, Ana <nil>
+	// 400 [name] missing
+	// item 0 <nil>
+	// item 1 <nil>
+	// item 2 <nil>
+}
