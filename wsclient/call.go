@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -21,7 +23,12 @@ import (
 // number of goroutines at once and their replies may come in any order.
 //
 // A reply with a status below 400 is decoded into Resp (a null body leaves
-// the zero value). A reply with 400 or more is returned as an [*ws.Error]
+// the zero value); when Resp is a [ws.StatusEnvelope], it gets the status
+// as well as the body:
+//
+//	env, err := wsclient.Call[ws.StatusEnvelope[ChatMessage]](ctx, c, "chat.create", req)
+//	// env.StatusCode == 201, env.Body is the ChatMessage
+// A reply with 400 or more is returned as an [*ws.Error]
 // with its Status and Body: a 400's errorList as a [ws.ErrorList] (its loc
 // numbers as ints, as the server built it), null as nil, any other body as
 // a [json.RawMessage] to decode yourself:
@@ -38,8 +45,15 @@ import (
 // [ErrNotConnected].
 func Call[Resp, Req any](ctx context.Context, c *Client, event string, req Req) (Resp, error) {
 	var resp Resp
-	err := c.call(ctx, event, req, &resp)
+	err := c.call(ctx, event, req, &resp, isEnvelope[Resp]())
 	return resp, err
+}
+
+// isEnvelope reports whether T is a [ws.StatusEnvelope]: it then gets the
+// whole reply, status and body.
+func isEnvelope[T any]() bool {
+	t := reflect.TypeFor[T]()
+	return t.PkgPath() == "github.com/cafeto-go/ws" && strings.HasPrefix(t.Name(), "StatusEnvelope[")
 }
 
 // Send sends req to a [ws.Callback] endpoint as it is (plain JSON, no
@@ -68,7 +82,7 @@ func Send[Resp, Req any](ctx context.Context, c *Client, req Req) (Resp, error) 
 	if err != nil {
 		return resp, err
 	}
-	p := &pending{out: &resp, done: make(chan struct{}, 1)}
+	p := &pending{out: &resp, whole: isEnvelope[Resp](), done: make(chan struct{}, 1)}
 	if err := cn.send(req, p); err != nil {
 		if p.state.CompareAndSwap(waiting, abandoned) {
 			return resp, err
@@ -89,13 +103,13 @@ func Send[Resp, Req any](ctx context.Context, c *Client, req Req) (Resp, error) 
 }
 
 // call is Call, untyped: out points to the reply's value.
-func (c *Client) call(ctx context.Context, event string, req, out any) error {
+func (c *Client) call(ctx context.Context, event string, req, out any, whole bool) error {
 	cn, err := c.current()
 	if err != nil {
 		return err
 	}
 	id := c.ids.Add(1)
-	p := getPending(out)
+	p := getPending(out, whole)
 	if err := cn.request(event, id, req, p); err != nil {
 		putPending(p)
 		return err
@@ -120,9 +134,9 @@ func (c *Client) call(ctx context.Context, event string, req, out any) error {
 // received from done, the reader is through with p.
 var pendings = sync.Pool{New: func() any { return &pending{done: make(chan struct{}, 1)} }}
 
-func getPending(out any) *pending {
+func getPending(out any, whole bool) *pending {
 	p := pendings.Get().(*pending)
-	p.out = out
+	p.out, p.whole = out, whole
 	return p
 }
 
@@ -143,16 +157,21 @@ const (
 // pending is a call, a Send or a stream waiting for its reply.
 type pending struct {
 	state  atomic.Int32
-	out    any // where a 2xx body decodes
+	out    any  // where a 2xx body decodes
+	whole  bool // out is a ws.StatusEnvelope: it decodes the whole frame
 	err    error
 	done   chan struct{} // receives one value once answered
 	stream *stream       // for a stream
 }
 
-// finish decodes the reply into the caller's value, or makes its error.
-func (p *pending) finish(status int, body []byte) {
+// finish decodes the reply (body, in the frame data) into the caller's
+// value, or makes its error.
+func (p *pending) finish(status int, body, data []byte) {
 	if !p.state.CompareAndSwap(waiting, answered) {
 		return
+	}
+	if p.whole && status < 400 {
+		body = data
 	}
 	switch {
 	case status >= 400:

@@ -79,6 +79,10 @@ func (ch *chat) router(opts ...ws.Option) *ws.Router {
 		}
 		return msg, ch.h.BroadcastExcept(ctx, "lobby", conn, message.Push(msg))
 	})
+	ws.On(r, "chat.create", func(ctx context.Context, in SendRequest) (ws.StatusEnvelope[ChatMessage], error) {
+		user, _ := ws.ConnFromContext(ctx).Get("user").(string)
+		return ws.Created(ChatMessage{Message: in.Message, User: user}), nil
+	})
 	ws.On(r, "block", func(ctx context.Context, in struct{}) (string, error) {
 		ch.blocked <- ws.ConnFromContext(ctx)
 		select {
@@ -175,6 +179,12 @@ func TestCall(t *testing.T) {
 	if err != nil || n != 42 {
 		t.Fatalf("double = %d, %v; want 42", n, err)
 	}
+	// A ws.StatusEnvelope gets the status too.
+	created, err := wsclient.Call[ws.StatusEnvelope[ChatMessage]](ctx, c, "chat.create", SendRequest{Message: "new"})
+	equal(t, "envelope", created, ws.Created(ChatMessage{Message: "new", User: "ana"}))
+	equal(t, "envelope error", err, nil)
+	_, err = wsclient.Call[ws.StatusEnvelope[ChatMessage]](ctx, c, "chat.create", SendRequest{})
+	equal(t, "envelope's 400", wstest.ErrorAt(t, err, "message").Type, "missing")
 }
 
 func TestPushes(t *testing.T) {

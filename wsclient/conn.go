@@ -290,7 +290,7 @@ func (cn *conn) handle(f *frame, data []byte) {
 			cn.c.o.logger.DebugContext(cn.c.ctx, "wsclient: reply with an id this client never sent", "id", string(f.ID))
 			return
 		}
-		cn.reply(id, status, f.Body, f.More)
+		cn.reply(id, status, f.Body, data, f.More)
 	case len(f.Event) > 0:
 		event, ok := eventName(f.Event)
 		if !ok {
@@ -318,7 +318,7 @@ func (cn *conn) handle(f *frame, data []byte) {
 			cn.c.unhandled(Message{Status: status, Body: bytes.Clone(f.Body)})
 			return
 		}
-		p.finish(status, f.Body)
+		p.finish(status, f.Body, data)
 	default:
 		cn.c.unhandled(Message{Body: bytes.Clone(data)})
 	}
@@ -327,7 +327,7 @@ func (cn *conn) handle(f *frame, data []byte) {
 // reply hands a reply or a stream item to the call or stream waiting for
 // it. A reply nobody waits for any more (the call was abandoned, the
 // stream was left) is dropped.
-func (cn *conn) reply(id uint64, status int, body []byte, more bool) {
+func (cn *conn) reply(id uint64, status int, body, data []byte, more bool) {
 	cn.mu.Lock()
 	p := cn.calls[id]
 	if p != nil && !(more && p.stream != nil) {
@@ -340,7 +340,7 @@ func (cn *conn) reply(id uint64, status int, body []byte, more bool) {
 		// A loop that fell behind sees ErrStreamOverflow, and cancels.
 		p.stream.put(status, body, more)
 	default:
-		p.finish(status, body)
+		p.finish(status, body, data)
 	}
 }
 

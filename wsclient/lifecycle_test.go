@@ -58,7 +58,11 @@ func TestSendCallback(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	_, err := wsclient.Send[int](ctx, c, Req{N: -1})
+	env, err := wsclient.Send[ws.StatusEnvelope[int]](ctx, c, Req{N: 2})
+	if err != nil || env != ws.Ok(20) {
+		t.Fatalf("Send = %+v, %v; want ws.Ok(20)", env, err)
+	}
+	_, err = wsclient.Send[int](ctx, c, Req{N: -1})
 	equal(t, "400", wstest.ErrorAt(t, err, "n").Type, "greater_than_equal")
 	_, err = wsclient.Send[int](ctx, c, "not an object")
 	wstest.ErrorAt(t, err)
