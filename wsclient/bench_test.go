@@ -28,15 +28,19 @@ func BenchmarkCall(b *testing.B) {
 		return httptest.NewServer(r)
 	}
 	req := SendRequest{Message: "Hi there"}
-
-	b.Run("wsclient", func(b *testing.B) {
-		srv := router()
-		defer srv.Close()
+	dial := func(b *testing.B, srv *httptest.Server) *wsclient.Client {
 		c, err := wsclient.Dial(ctx, srv.URL)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer c.Close()
+		b.Cleanup(func() { c.Close() })
+		return c
+	}
+
+	b.Run("wsclient", func(b *testing.B) {
+		srv := router()
+		defer srv.Close()
+		c := dial(b, srv)
 		b.ReportAllocs()
 		for b.Loop() {
 			msg, err := wsclient.Call[ChatMessage](ctx, c, "chat.send", req)
@@ -69,11 +73,7 @@ func BenchmarkCall(b *testing.B) {
 	b.Run("wsclient-parallel", func(b *testing.B) {
 		srv := router(ws.WithConcurrency(8))
 		defer srv.Close()
-		c, err := wsclient.Dial(ctx, srv.URL)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer c.Close()
+		c := dial(b, srv)
 		b.ReportAllocs()
 		b.SetParallelism(8)
 		b.RunParallel(func(pb *testing.PB) {

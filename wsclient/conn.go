@@ -346,22 +346,16 @@ func (cn *conn) reply(id uint64, status int, body, data []byte, more bool) {
 
 // parseStatus reads a statusCode; ok is false when there is none.
 func parseStatus(raw []byte) (int, bool) {
-	if len(raw) == 0 || len(raw) > 4 {
-		return 0, false
-	}
-	n := 0
-	for _, c := range raw {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
+	n, ok := parseUint(raw, 4)
+	return int(n), ok
 }
 
 // parseID reads an id this client sent: a positive integer.
-func parseID(raw []byte) (uint64, bool) {
-	if len(raw) == 0 || len(raw) > 19 {
+func parseID(raw []byte) (uint64, bool) { return parseUint(raw, 19) }
+
+// parseUint reads an unsigned integer of at most digits digits.
+func parseUint(raw []byte, digits int) (uint64, bool) {
+	if len(raw) == 0 || len(raw) > digits {
 		return 0, false
 	}
 	var n uint64
