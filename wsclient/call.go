@@ -28,6 +28,7 @@ import (
 //
 //	env, err := wsclient.Call[ws.StatusEnvelope[ChatMessage]](ctx, c, "chat.create", req)
 //	// env.StatusCode == 201, env.Body is the ChatMessage
+//
 // A reply with 400 or more is returned as an [*ws.Error]
 // with its Status and Body: a 400's errorList as a [ws.ErrorList] (its loc
 // numbers as ints, as the server built it), null as nil, any other body as
