@@ -109,10 +109,13 @@ func DialURL(t testing.TB, url string, opts ...wsclient.Option) *wsclient.Client
 }
 
 // NextPush returns the body of the next push of event that c received,
-// decoded into T, waiting for it if none is there yet. It sees the pushes
-// of events that have no [wsclient.On] handler, on a client made by this
-// package without [wsclient.WithUnhandled]. It fails the test when none
-// comes within [Timeout] or the body does not decode.
+// decoded into T, waiting for it if none is there yet; event "" takes the
+// frames that have no event, such as what a [ws.Callback]'s handlers send
+// with SendJSON, decoded whole. It sees the frames that no call and no
+// [wsclient.On] handler took, on a client made by this package without
+// [wsclient.WithUnhandled]. It fails the test when none comes within
+// [Timeout], when the frame's statusCode is other than 200 (a push's), or
+// when the body does not decode.
 func NextPush[T any](t testing.TB, c *wsclient.Client, event string) T {
 	t.Helper()
 	var v T
@@ -130,6 +133,9 @@ func NextPush[T any](t testing.TB, c *wsclient.Client, event string) T {
 			m := q[0]
 			r.frames[event] = q[1:]
 			r.mu.Unlock()
+			if m.Status != 0 && m.Status != http.StatusOK {
+				t.Fatalf("wstest: push %q has status %d, want 200: %s", event, m.Status, m.Body)
+			}
 			if err := json.Unmarshal(m.Body, &v); err != nil {
 				t.Fatalf("wstest: push %q: body %s does not decode into %T: %v", event, m.Body, v, err)
 			}
