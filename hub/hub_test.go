@@ -14,6 +14,8 @@ import (
 
 	"github.com/cafeto-go/ws"
 	"github.com/cafeto-go/ws/hub"
+	"github.com/cafeto-go/ws/wsclient"
+	"github.com/cafeto-go/ws/wstest"
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 )
@@ -29,13 +31,6 @@ type event struct {
 	Seq  int    `json:"seq"`
 	Text string `json:"text"`
 	From string `json:"from,omitempty"`
-}
-
-// frame is any frame a test client reads: an event, or the reply to its
-// own message.
-type frame struct {
-	StatusCode int `json:"statusCode"`
-	event
 }
 
 // node is one server with its hub. Connections name themselves and pick
@@ -122,52 +117,69 @@ func (n *node) conn(name string) *ws.Conn {
 
 // dial connects a client named name, in rooms, and waits until it has
 // joined them.
-func (n *node) dial(name string, rooms ...string) *websocket.Conn {
+func (n *node) dial(name string, rooms ...string) *wsclient.Client {
 	return n.dialQuery(url.Values{"name": {name}, "room": rooms})
 }
 
-func (n *node) dialQuery(q url.Values) *websocket.Conn {
+func (n *node) dialQuery(q url.Values) *wsclient.Client {
 	t := n.t
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(n.srv.URL, "http")+"/?"+q.Encode(), nil)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { c.CloseNow() })
-	c.SetReadLimit(1 << 20)
+	c := wstest.DialURL(t, n.srv.URL+"/?"+q.Encode())
 	if f := read(t, c); f.Text != "ready" {
 		t.Fatalf("first frame = %+v, want ready", f)
 	}
 	return c
 }
 
-// read returns the next frame of c. It gives up after a long while, so
-// that a missing message fails the test instead of hanging it.
-func read(t *testing.T, c *websocket.Conn) frame {
+// dialRaw connects a raw client, which reads nothing once it has joined.
+func (n *node) dialRaw(q url.Values) *websocket.Conn {
+	t := n.t
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var f frame
-	if err := wsjson.Read(ctx, c, &f); err != nil {
-		t.Fatalf("read: %v", err)
+	c, _, err := websocket.Dial(ctx, n.srv.URL+"/?"+q.Encode(), nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
 	}
-	return f
+	t.Cleanup(func() { c.CloseNow() })
+	var f event
+	if err := wsjson.Read(ctx, c, &f); err != nil || f.Text != "ready" {
+		t.Fatalf("first frame = %+v, %v; want ready", f, err)
+	}
+	return c
 }
 
-// expect reads frames from c until the sentinel event and checks that they
+// read returns the next event c received. It gives up after a long while,
+// so that a missing message fails the test instead of hanging it.
+func read(t *testing.T, c *wsclient.Client) event {
+	t.Helper()
+	return wstest.NextPush[event](t, c, "")
+}
+
+// say sends text to the other members of room, and returns the status of
+// the reply.
+func (s say) send(t *testing.T, c *wsclient.Client) int {
+	t.Helper()
+	reply, err := wsclient.Send[ws.StatusEnvelope[any]](context.Background(), c, s)
+	var e *ws.Error
+	switch {
+	case errors.As(err, &e):
+		return e.Status
+	case err != nil:
+		t.Fatalf("send: %v", err)
+	}
+	return reply.StatusCode
+}
+
+// expect reads events from c until the sentinel event and checks that they
 // are exactly want, in order.
-func expect(t *testing.T, c *websocket.Conn, sentinel string, want ...string) {
+func expect(t *testing.T, c *wsclient.Client, sentinel string, want ...string) {
 	t.Helper()
 	var got []string
 	for {
 		f := read(t, c)
 		if f.Text == sentinel {
 			break
-		}
-		if f.StatusCode != 0 {
-			continue // a reply to the client's own message
 		}
 		got = append(got, f.Text)
 	}
@@ -209,7 +221,7 @@ func broadcastAll(t *testing.T, h *hub.Hub, room string, msgs ...string) {
 func TestBroadcastReachesEveryMemberOnceInOrder(t *testing.T) {
 	t.Parallel()
 	n := newNode(t, nodeOptions{})
-	var members, others []*websocket.Conn
+	var members, others []*wsclient.Client
 	for i := range 5 {
 		members = append(members, n.dial("m"+string(rune('0'+i)), "lobby", "news"))
 	}
@@ -238,7 +250,7 @@ func TestBroadcastReachesEveryMemberOnceInOrder(t *testing.T) {
 func TestConcurrentBroadcastsKeepOneOrderPerRoom(t *testing.T) {
 	t.Parallel()
 	n := newNode(t, nodeOptions{})
-	var members []*websocket.Conn
+	var members []*wsclient.Client
 	for i := range 4 {
 		members = append(members, n.dial("m"+string(rune('0'+i)), "lobby"))
 	}
@@ -286,15 +298,12 @@ func TestBroadcastExceptLeavesOutTheSender(t *testing.T) {
 	bob := n.dial("bob", "lobby")
 	carol := n.dial("carol", "lobby")
 
-	if err := wsjson.Write(context.Background(), alice, say{Room: "lobby", Text: "hi from alice"}); err != nil {
-		t.Fatal(err)
-	}
-	if f := read(t, alice); f.StatusCode != 204 {
-		t.Fatalf("alice's reply = %+v, want 204", f)
+	if status := (say{Room: "lobby", Text: "hi from alice"}).send(t, alice); status != 204 {
+		t.Fatalf("alice's reply = %d, want 204", status)
 	}
 	broadcastAll(t, n.h, "lobby", "end")
 	expect(t, alice, "end")
-	for _, c := range []*websocket.Conn{bob, carol} {
+	for _, c := range []*wsclient.Client{bob, carol} {
 		f := read(t, c)
 		if f.Text != "hi from alice" || f.From != "alice" {
 			t.Fatalf("got %+v, want alice's message", f)
@@ -306,7 +315,7 @@ func TestBroadcastExceptLeavesOutTheSender(t *testing.T) {
 		t.Fatal(err)
 	}
 	broadcastAll(t, n.h, "lobby", "end")
-	for _, c := range []*websocket.Conn{alice, bob, carol} {
+	for _, c := range []*wsclient.Client{alice, bob, carol} {
 		expect(t, c, "end", "to all")
 	}
 }
@@ -376,11 +385,8 @@ func TestLeave(t *testing.T) {
 		t.Fatalf("members left after LeaveAll = %d, want 2 (b in both rooms)", got)
 	}
 	broadcastAll(t, n.h, "news", "after LeaveAll")
-	if err := wsjson.Write(context.Background(), a, say{Room: "news", Text: "a is still connected"}); err != nil {
-		t.Fatal(err)
-	}
-	if f := read(t, a); f.StatusCode != 204 {
-		t.Fatalf("a's reply = %+v, want 204", f)
+	if status := (say{Room: "news", Text: "a is still connected"}).send(t, a); status != 204 {
+		t.Fatalf("a's reply = %d, want 204", status)
 	}
 	broadcastAll(t, n.h, "news", "end")
 	expect(t, b, "end", "after LeaveAll", "a is still connected")
@@ -395,7 +401,7 @@ func TestEndedConnectionsLeaveByThemselves(t *testing.T) {
 		t.Fatalf("Count(lobby) = %d, want 2", got)
 	}
 	ended := n.conn("a")
-	a.Close(websocket.StatusNormalClosure, "")
+	a.Close()
 	waitFor(t, "a to leave", func() bool { return n.h.Count("lobby") == 1 && n.h.Count("news") == 0 })
 	if err := n.h.Join(ended, "lobby"); !errors.Is(err, ws.ErrClosed) {
 		t.Fatalf("Join of an ended connection = %v, want ws.ErrClosed", err)
@@ -409,7 +415,7 @@ func TestSlowConnectionIsDisconnected(t *testing.T) {
 	t.Parallel()
 	const queue = 4
 	n := newNode(t, nodeOptions{}, hub.WithQueueSize(queue))
-	slow := n.dial("slow", "lobby") // never reads
+	slow := n.dialRaw(url.Values{"name": {"slow"}, "room": {"lobby"}}) // never reads
 	fast := n.dial("fast", "lobby")
 
 	// Lock-step with the fast client, so that only the slow one falls
@@ -459,11 +465,8 @@ func TestHubsOnOneBrokerDeliverOnce(t *testing.T) {
 	}
 
 	// From a1, through onReceive: everybody but a1, once.
-	if err := wsjson.Write(context.Background(), a1, say{Room: "lobby", Text: "from a1"}); err != nil {
-		t.Fatal(err)
-	}
-	if f := read(t, a1); f.StatusCode != 204 {
-		t.Fatalf("a1's reply = %+v", f)
+	if status := (say{Room: "lobby", Text: "from a1"}).send(t, a1); status != 204 {
+		t.Fatalf("a1's reply = %d", status)
 	}
 	// From the hub of b, to all.
 	broadcastAll(t, b.h, "lobby", "from b")
@@ -473,7 +476,7 @@ func TestHubsOnOneBrokerDeliverOnce(t *testing.T) {
 	broadcastAll(t, a.h, "news", "end")
 
 	expect(t, a1, "end", "from b")
-	for _, c := range []*websocket.Conn{a2, b1} {
+	for _, c := range []*wsclient.Client{a2, b1} {
 		expect(t, c, "end", "from a1", "from b")
 	}
 	expect(t, b2, "end", "from a1", "from b", "news from b", "news from a")
@@ -587,11 +590,8 @@ func TestClose(t *testing.T) {
 		t.Fatalf("Count after Close = %d", got)
 	}
 	// The connection itself stays open.
-	if err := wsjson.Write(ctx, c, say{Room: "lobby", Text: "still here"}); err != nil {
-		t.Fatal(err)
-	}
-	if f := read(t, c); f.StatusCode != 500 {
-		t.Fatalf("reply = %+v, want 500 (BroadcastExcept failed with ErrClosed)", f)
+	if status := (say{Room: "lobby", Text: "still here"}).send(t, c); status != 500 {
+		t.Fatalf("reply = %d, want 500 (BroadcastExcept failed with ErrClosed)", status)
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/cafeto-go/ws/hub"
-	"github.com/coder/websocket"
 )
 
 // TestRoomsWithoutBrokerKeepNothingPerNameByte: without a broker, a room
@@ -147,7 +146,7 @@ func TestPanicsOfUserCodeAreErrors(t *testing.T) {
 	// connection ends, and the hub, noticing it by itself, leaves its
 	// room.
 	b := n.dial("b", "unsubscribe-panics")
-	b.Close(websocket.StatusNormalClosure, "")
+	b.Close()
 	waitFor(t, "b to leave", func() bool { return n.h.Count("unsubscribe-panics") == 0 })
 	broadcastAll(t, n.h, "lobby", "still here", "end")
 	expect(t, c, "end", "still here")
