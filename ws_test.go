@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/wsclient"
+	"github.com/cafeto-go/ws/wstest"
 	"github.com/coder/websocket"
 )
 
@@ -441,23 +443,27 @@ func TestCallbackOnConnect(t *testing.T) {
 	}, func(ctx context.Context, conn *ws.Conn, err error) {
 		disconnects.Add(1)
 	})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv := wstest.NewServer(t, h)
 
-	c := dialURL(t, srv.URL)
-	equal(t, "greeting before any message", recv(t, c), `{"hello":"welcome"}`)
-	equal(t, "then replies", roundTrip(t, c, `{"message":"m","user":"u"}`), `{"statusCode":200,"body":"ok"}`)
+	c := srv.Dial(t, "")
+	equal(t, "greeting before any message", string(wstest.NextPush[json.RawMessage](t, c, "")), `{"hello":"welcome"}`)
+	reply, err := wsclient.Send[ws.StatusEnvelope[string]](t.Context(), c, ChatRequest{Message: "m", User: "u"})
+	equal(t, "then replies", reply, ws.Ok("ok"))
+	equal(t, "error", err, nil)
 
-	c = dialURL(t, srv.URL+"?mode=refuse")
-	err := readErr(t, c)
-	equal(t, "refused: close status", websocket.CloseStatus(err), websocket.StatusPolicyViolation)
-	if strings.Contains(err.Error(), "not today") {
-		t.Fatalf("error text reached the client: %v", err)
+	c = srv.Dial(t, "?mode=refuse")
+	wstest.Closed(t, c, ws.StatusPolicyViolation)
+	var ce websocket.CloseError
+	if !errors.As(c.Err(), &ce) || strings.Contains(ce.Reason, "not today") || strings.Contains(c.Err().Error(), "not today") {
+		t.Fatalf("error text reached the client: %v", c.Err())
 	}
 
-	c = dialURL(t, srv.URL+"?mode=unauthorized")
-	equal(t, "refused with an envelope", recv(t, c), `{"statusCode":401,"body":"log in first"}`)
-	equal(t, "then closed", websocket.CloseStatus(readErr(t, c)), websocket.StatusPolicyViolation)
+	c = srv.Dial(t, "?mode=unauthorized")
+	wstest.Closed(t, c, ws.StatusPolicyViolation)
+	var e *ws.Error
+	if !errors.As(c.Err(), &e) || e.Status != http.StatusUnauthorized || string(e.Body.(json.RawMessage)) != `"log in first"` {
+		t.Fatalf("refused with %v, want the envelope {\"statusCode\":401,\"body\":\"log in first\"} before the close", c.Err())
+	}
 
 	equal(t, "onDisconnect runs only for accepted connections", disconnects.Load(), 0)
 }
@@ -563,15 +569,27 @@ func TestCallbackContext(t *testing.T) {
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, "ana")))
 		})
 	}
-	c := dial(t, auth(h))
-	equal(t, "middleware value", roundTrip(t, c, `{"message":"hi","user":"x"}`), `{"statusCode":200,"body":"ana as anonymous"}`)
-	equal(t, "state kept", roundTrip(t, c, `{"message":"nick","user":"zorro"}`), `{"statusCode":200,"body":"ana as zorro"}`)
-	equal(t, "state kept", roundTrip(t, c, `{"message":"hi","user":"x"}`), `{"statusCode":200,"body":"ana as zorro"}`)
+	c := wstest.Dial(t, auth(h))
+	for _, tt := range []struct {
+		what string
+		in   ChatRequest
+		want string
+	}{
+		{"middleware value", ChatRequest{Message: "hi", User: "x"}, "ana as anonymous"},
+		{"state kept", ChatRequest{Message: "nick", User: "zorro"}, "ana as zorro"},
+		{"state kept", ChatRequest{Message: "hi", User: "x"}, "ana as zorro"},
+	} {
+		reply, err := wsclient.Send[ws.StatusEnvelope[string]](t.Context(), c, tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, tt.what, reply, ws.Ok(tt.want))
+	}
 	connectCtx := <-ctxs
 	if err := connectCtx.Err(); err != nil {
 		t.Fatalf("context done while connected: %v", err)
 	}
-	c.Close(websocket.StatusNormalClosure, "")
+	c.Close() // with 1000
 	disconnectCtx := <-ctxs
 	<-connectCtx.Done() // cancelled once the connection has ended
 	if disconnectCtx.Value(userKey{}) != "ana" {
@@ -752,7 +770,7 @@ func TestPushWhileReplying(t *testing.T) {
 		close(ready)
 		return nil
 	}, func(ctx context.Context, in ChatRequest) (string, error) { return "reply", nil }, nil)
-	c := dial(t, h)
+	c := wstest.Dial(t, h)
 	<-ready
 	mu.Lock()
 	conn := conns[0]
@@ -763,23 +781,24 @@ func TestPushWhileReplying(t *testing.T) {
 			conn.SendJSON(context.Background(), map[string]int{"push": i})
 		}
 	}()
+	var replies atomic.Int32
+	var wg sync.WaitGroup
 	for range pushes {
-		send(t, c, `{"message":"m","user":"u"}`)
+		wg.Go(func() {
+			reply, err := wsclient.Send[ws.StatusEnvelope[string]](t.Context(), c, ChatRequest{Message: "m", User: "u"})
+			if err != nil || reply != ws.Ok("reply") {
+				t.Errorf("reply = %+v, %v; want 200 \"reply\"", reply, err)
+				return
+			}
+			replies.Add(1)
+		})
 	}
-	replies, pushed := 0, 0
-	for range 2 * pushes {
-		msg := recv(t, c)
-		switch {
-		case msg == `{"statusCode":200,"body":"reply"}`:
-			replies++
-		case strings.HasPrefix(msg, `{"push":`):
-			pushed++
-		default:
-			t.Fatalf("unexpected frame %q", msg)
-		}
+	// The pushes come in the order they were sent, between the replies.
+	for i := range pushes {
+		equal(t, "push", fmt.Sprint(wstest.NextPush[map[string]any](t, c, "")), fmt.Sprintf("map[push:%d]", i))
 	}
-	equal(t, "replies", replies, pushes)
-	equal(t, "pushes", pushed, pushes)
+	wg.Wait()
+	equal(t, "replies", replies.Load(), pushes)
 }
 
 // A traditional handler that returns the error of a connection the peer
