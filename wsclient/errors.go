@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/cafeto-go/ws"
+	"github.com/coder/websocket"
 )
 
 // Errors of a [Client]. A call's error wraps one of them, or is an
@@ -60,8 +61,13 @@ func (e *lostError) Error() string {
 	if e.kind == ErrClosed || e.cause == nil {
 		return s
 	}
-	if code := ws.CloseStatus(e.cause); code >= 0 {
-		s = fmt.Sprintf("%s (close %d)", s, int(code))
+	var ce websocket.CloseError
+	if errors.As(e.cause, &ce) {
+		s = fmt.Sprintf("%s (close %d", s, int(ce.Code))
+		if ce.Reason != "" {
+			s += " " + ce.Reason
+		}
+		s += ")"
 	} else {
 		s += ": " + e.cause.Error()
 	}

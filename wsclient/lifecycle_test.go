@@ -230,7 +230,7 @@ func TestConnectionLost(t *testing.T) {
 	if _, err := wsclient.Call[int](ctx, c, "double", 1); !errors.Is(err, wsclient.ErrConnectionLost) {
 		t.Fatalf("call after the loss: %v, want ErrConnectionLost", err)
 	}
-	equal(t, "error text", c.Err().Error(), "wsclient: connection lost (close 4001)")
+	equal(t, "error text", c.Err().Error(), "wsclient: connection lost (close 4001 kicked)")
 }
 
 // onConnect's refusal reaches the client's error.
