@@ -19,6 +19,8 @@ import (
 
 	"github.com/cafeto-go/ws"
 	"github.com/cafeto-go/ws/hub"
+	"github.com/cafeto-go/ws/wsclient"
+	"github.com/cafeto-go/ws/wstest"
 	"github.com/coder/websocket"
 )
 
@@ -526,14 +528,24 @@ func TestRouterMaxStreams(t *testing.T) {
 func TestRouterStreamsEndWithConnection(t *testing.T) {
 	t.Parallel()
 	ch := newRtChat()
-	c := dial(t, newRtRouter(ch))
-	for i := range 3 {
-		send(t, c, fmt.Sprintf(`{"event":"chat.watch","id":%d,"data":{"fail":"wait"}}`, i))
+	c := wstest.Dial(t, newRtRouter(ch))
+	ended := make(chan error, 3)
+	for range 3 {
+		go func() {
+			for _, err := range wsclient.Stream[ChatMessage](t.Context(), c, "chat.watch", WatchRequest{Fail: "wait"}) {
+				ended <- err
+			}
+		}()
 	}
 	for range 3 {
 		<-ch.watching
 	}
-	c.Close(websocket.StatusNormalClosure, "bye")
+	c.Close() // with 1000
+	for range 3 {
+		if err := <-ended; !errors.Is(err, wsclient.ErrClosed) {
+			t.Fatalf("client's stream ended with %v, want wsclient.ErrClosed", err)
+		}
+	}
 	err := <-ch.ended
 	equal(t, "close status", ws.CloseStatus(err), websocket.StatusNormalClosure)
 	equal(t, "streams done before onDisconnect", ch.streamsAtDisconnect.Load(), 3)
@@ -642,9 +654,12 @@ func TestRouterConnectRefused(t *testing.T) {
 	ws.On(r, "x", func(ctx context.Context, in struct{}) (int, error) { return 1, nil })
 	r.OnConnect(func(ctx context.Context, conn *ws.Conn) error { return ws.Unauthorized("who are you?") })
 	r.OnDisconnect(func(ctx context.Context, conn *ws.Conn, err error) { disconnects.Add(1) })
-	c := dial(t, r)
-	equal(t, "refusal", recv(t, c), `{"statusCode":401,"body":"who are you?"}`)
-	equal(t, "close", ws.CloseStatus(readErr(t, c)), websocket.StatusPolicyViolation)
+	c := wstest.Dial(t, r)
+	wstest.Closed(t, c, ws.StatusPolicyViolation)
+	var e *ws.Error
+	if !errors.As(c.Err(), &e) || e.Status != http.StatusUnauthorized || string(e.Body.(json.RawMessage)) != `"who are you?"` {
+		t.Fatalf("refused with %v, want the envelope {\"statusCode\":401,\"body\":\"who are you?\"} before the close", c.Err())
+	}
 	equal(t, "disconnects", disconnects.Load(), 0)
 }
 
@@ -652,12 +667,21 @@ func TestRouterLogs(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
 	ch := newRtChat()
-	c := dial(t, newRtRouter(ch, ws.WithLogger(newLogger(&logs))))
-	roundTrip(t, c, `{"event":"chat.send","id":"x","data":{"message":"fail","user":"ana"}}`)
-	roundTrip(t, c, `{"event":"chat.send","id":"p","data":{"message":"panic","user":"ana"}}`)
-	send(t, c, `{"event":"chat.watch","id":"w","data":{"fail":"error"}}`)
-	recv(t, c)
-	c.Close(websocket.StatusNormalClosure, "")
+	c := wstest.Dial(t, newRtRouter(ch, ws.WithLogger(newLogger(&logs))))
+	for _, msg := range []string{"fail", "panic"} {
+		_, err := wsclient.Call[ChatMessage](t.Context(), c, "chat.send", SendRequest{Message: msg, User: "ana"})
+		var e *ws.Error
+		if !errors.As(err, &e) || e.Status != http.StatusInternalServerError {
+			t.Fatalf("%s: %v, want a 500", msg, err)
+		}
+	}
+	for _, err := range wsclient.Stream[ChatMessage](t.Context(), c, "chat.watch", WatchRequest{Fail: "error"}) {
+		var e *ws.Error
+		if !errors.As(err, &e) || e.Status != http.StatusInternalServerError {
+			t.Fatalf("stream: %v, want a 500", err)
+		}
+	}
+	c.Close()
 	<-ch.ended
 	got := logs.String()
 	for _, want := range []string{
