@@ -26,6 +26,7 @@ type config struct {
 	subprotocols   []string
 	concurrency    int // Router: requests of one connection handled at once; < 1 means 1
 	maxStreams     int // Router: streams open at once per connection; 0 means the default
+	maxErrors      int // see WithMaxErrors
 }
 
 const (
@@ -47,6 +48,7 @@ func newConfig(opts []Option) *config {
 		readLimit:    defaultReadLimit,
 		pingInterval: defaultPingInterval,
 		writeTimeout: defaultWriteTimeout,
+		maxErrors:    DefaultMaxErrors,
 	}
 	for _, o := range opts {
 		o(c)

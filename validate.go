@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -35,6 +36,8 @@ type model struct {
 	fields    map[reflect.Type]map[string]field
 	validate  *validator.Validate
 	tagErrors map[string]tagError
+	maxErrors int         // entries a 400 errorList lists at most; < 0: no cap
+	walk      *structWalk // nil: the validator validates a request whole
 }
 
 // field is one struct field as JSON sees it.
@@ -54,6 +57,7 @@ func newModel(t reflect.Type, cfg *config) *model {
 		fields:    make(map[reflect.Type]map[string]field),
 		validate:  cfg.validate,
 		tagErrors: cfg.tagErrors,
+		maxErrors: cfg.maxErrors,
 	}
 	switch {
 	case t.Kind() == reflect.Struct:
@@ -64,6 +68,9 @@ func newModel(t reflect.Type, cfg *config) *model {
 	m.collect(t)
 	if m.isStruct || m.isPointer {
 		m.warm(t)
+		if m.maxErrors >= 0 {
+			m.walk = newWalk(m.validate, deref(t))
+		}
 	}
 	return m
 }
@@ -144,24 +151,176 @@ func sample(t reflect.Type, seen map[reflect.Type]bool) reflect.Value {
 }
 
 // check validates a decoded request: field tags first, then the model's
-// own Validate method. req is a *Req.
+// own Validate method. req is a pointer to a struct. The errorList it
+// returns is capped (see [ErrorList]): past the cap, a walked request is not
+// validated further.
 func (m *model) check(ctx context.Context, req any, self Validator) *ErrorList {
-	if err := m.validate.StructCtx(ctx, req); err != nil {
+	c := m.collector()
+	if m.walk != nil {
+		x := walker{ctx: ctx, v: m.validate, c: &c, ns: make([]byte, 0, 64)}
+		if name := m.typeName(); name != "" {
+			x.ns = append(append(x.ns, name...), '.')
+		}
+		c.cut = !m.walk.run(&x, reflect.ValueOf(req).Elem())
+	} else if err := m.validate.StructCtx(ctx, req); err != nil {
 		var verrs validator.ValidationErrors
 		if !errors.As(err, &verrs) {
-			return &ErrorList{Errors: []ErrorDetail{{Loc: []any{}, Type: "value_error", Msg: "Value error, invalid input"}}}
+			c.put(invalidInput())
 		}
-		list := &ErrorList{Errors: make([]ErrorDetail, 0, len(verrs))}
-		for _, fe := range verrs {
-			typ, msg := m.describe(fe)
-			list.Errors = append(list.Errors, ErrorDetail{Loc: m.loc(fe.StructNamespace()), Type: typ, Msg: msg})
+		for i, fe := range verrs {
+			if !c.add(fe, fe.StructNamespace()) {
+				c.more += len(verrs) - i - 1
+				break
+			}
 		}
+	}
+	if list := c.result(); list != nil {
 		return list
 	}
 	if self == nil {
 		return nil
 	}
-	return modelErrors(self.Validate(ctx))
+	list := modelErrors(self.Validate(ctx))
+	if list == nil || m.maxErrors < 0 {
+		return list
+	}
+	c = m.collector()
+	for i, d := range list.Errors {
+		if !c.put(d) {
+			c.more += len(list.Errors) - i - 1
+			break
+		}
+	}
+	return c.result()
+}
+
+// typeName is the name of the request's struct type, which the validator
+// puts at the start of its namespaces.
+func (m *model) typeName() string { return deref(m.typ).Name() }
+
+func invalidInput() ErrorDetail {
+	return ErrorDetail{Loc: []any{}, Type: "value_error", Msg: "Value error, invalid input"}
+}
+
+// maxErrorBytes bounds the JSON of a 400 errorList's entries, the overflow
+// entry aside: with the envelope around them, a reply stays below the
+// default read limit whatever the entries hold.
+const maxErrorBytes = 24 << 10
+
+// A collector gathers the entries of one errorList up to the cap, and
+// counts the errors past it.
+type collector struct {
+	m    *model
+	max  int // entries listed at most; < 0: no cap
+	left int // bytes left for entries
+	list []ErrorDetail
+	more int  // errors found and not listed
+	cut  bool // validation stopped at the cap: more is a lower bound
+}
+
+func (m *model) collector() collector {
+	return collector{m: m, max: m.maxErrors, left: maxErrorBytes}
+}
+
+// add lists the validator's error fe, at the struct namespace ns. It
+// reports false once the list is full.
+func (c *collector) add(fe validator.FieldError, ns string) bool {
+	if c.full() {
+		c.more++
+		return false
+	}
+	typ, msg := c.m.describe(fe)
+	return c.put(ErrorDetail{Loc: c.m.loc(ns), Type: typ, Msg: msg})
+}
+
+// put lists d. It reports false once the list is full.
+func (c *collector) put(d ErrorDetail) bool {
+	if c.full() {
+		c.more++
+		return false
+	}
+	if c.max >= 0 {
+		n := detailSize(d)
+		if n > c.left {
+			c.more++
+			return false
+		}
+		c.left -= n
+	}
+	c.list = append(c.list, d)
+	return true
+}
+
+func (c *collector) full() bool {
+	return c.max >= 0 && (c.more > 0 || len(c.list) >= c.max)
+}
+
+// result returns the errorList, ended by the overflow entry when errors
+// were left out; nil when there was no error.
+func (c *collector) result() *ErrorList {
+	if len(c.list) == 0 && c.more == 0 {
+		return nil
+	}
+	if c.more > 0 {
+		msg := strconv.Itoa(c.more) + " more error" + plural(c.more)
+		if c.cut {
+			msg = "At least " + msg
+		}
+		c.list = append(c.list, ErrorDetail{Loc: []any{}, Type: "too_many_errors", Msg: msg})
+	}
+	return &ErrorList{Errors: c.list}
+}
+
+// detailSize returns at least the length of d's JSON in a list: its
+// strings escaped the way encoding/json escapes them at worst, and a comma.
+func detailSize(d ErrorDetail) int {
+	n := len(`{"loc":[],"type":,"msg":},`) + jsonSize(d.Type) + jsonSize(d.Msg)
+	for i, p := range d.Loc {
+		if i > 0 {
+			n++
+		}
+		switch p := p.(type) {
+		case string:
+			n += jsonSize(p)
+		case int:
+			n += len(strconv.Itoa(p))
+		default:
+			b, err := json.Marshal(p)
+			if err != nil {
+				return math.MaxInt
+			}
+			n += len(b)
+		}
+	}
+	return n
+}
+
+// jsonSize returns at least the length of s as a JSON string.
+func jsonSize(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				n += 2
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				n += 6 // \u00XX
+			default:
+				n++
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			n += 6
+		} else {
+			n += size
+		}
+		i += size
+	}
+	return n
 }
 
 // modelErrors turns what a Validate method returned into an errorList.
