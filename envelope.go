@@ -164,6 +164,22 @@ func (d ErrorDetail) Error() string {
 
 // ErrorList is the body of a 400 reply: {"errorList": [...]}. It is an
 // error, so a request's Validate method may return several details at once.
+//
+// The errorList of a 400 reply from [Callback] is capped: it lists at most
+// [DefaultMaxErrors] (100) entries, or the number set with [WithMaxErrors],
+// and no more of them than fit in 24 KiB of JSON, so that a reply stays
+// smaller than the default 32 KiB read limit whatever the message holds. The
+// entries listed are the first ones, in the order validation finds them.
+// When errors were left out, one more entry ends the list and counts them:
+//
+//	{"loc": [], "type": "too_many_errors", "msg": "50 more errors"}
+//	{"loc": [], "type": "too_many_errors", "msg": "At least 1 more error"}
+//
+// The first form is an exact count: validation ran to the end. The second
+// is a lower bound: validation stopped at the first error past the cap, as
+// it does where it can in the items of slices and maps tagged `dive`. So a
+// message of thousands of invalid items costs the server about what a valid
+// message of the same size does.
 type ErrorList struct {
 	Errors []ErrorDetail `json:"errorList"`
 }

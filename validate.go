@@ -20,7 +20,7 @@ import (
 // A request type may implement Validator to check rules that span fields.
 // [Callback] calls Validate after the field tags have passed. An
 // [ErrorDetail] or [ErrorList] it returns lands in the 400 errorList as it
-// is; any other error is reported at loc ["__model__"] with type
+// is, capped like every errorList (see [ErrorList]); any other error is reported at loc ["__model__"] with type
 // "value_error" and the message "Value error, " + err.Error(), so word it for
 // the client.
 type Validator interface {
