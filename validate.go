@@ -155,24 +155,12 @@ func sample(t reflect.Type, seen map[reflect.Type]bool) reflect.Value {
 // returns is capped (see [ErrorList]): past the cap, a walked request is not
 // validated further.
 func (m *model) check(ctx context.Context, req any, self Validator) *ErrorList {
-	c := m.collector()
+	var c collector
 	if m.walk != nil {
-		x := walker{ctx: ctx, v: m.validate, c: &c, ns: make([]byte, 0, 64)}
-		if name := m.typeName(); name != "" {
-			x.ns = append(append(x.ns, name...), '.')
-		}
-		c.cut = !m.walk.run(&x, reflect.ValueOf(req).Elem())
-	} else if err := m.validate.StructCtx(ctx, req); err != nil {
-		var verrs validator.ValidationErrors
-		if !errors.As(err, &verrs) {
-			c.put(invalidInput())
-		}
-		for i, fe := range verrs {
-			if !c.add(fe, fe.StructNamespace()) {
-				c.more += len(verrs) - i - 1
-				break
-			}
-		}
+		c = m.walkErrors(ctx, req)
+	} else {
+		c = m.collector()
+		c.report(m.validate.StructCtx(ctx, req), "", 0)
 	}
 	if list := c.result(); list != nil {
 		return list
@@ -192,6 +180,16 @@ func (m *model) check(ctx context.Context, req any, self Validator) *ErrorList {
 		}
 	}
 	return c.result()
+}
+
+// walkErrors validates req, a pointer to a struct, with the model's walk.
+func (m *model) walkErrors(ctx context.Context, req any) collector {
+	x := &walker{ctx: ctx, v: m.validate, c: m.collector(), ns: make([]byte, 0, 64)}
+	if name := m.typeName(); name != "" {
+		x.ns = append(append(x.ns, name...), '.')
+	}
+	x.c.cut = !m.walk.run(x, reflect.ValueOf(req).Elem())
+	return x.c
 }
 
 // typeName is the name of the request's struct type, which the validator
@@ -220,6 +218,30 @@ type collector struct {
 
 func (m *model) collector() collector {
 	return collector{m: m, max: m.maxErrors, left: maxErrorBytes}
+}
+
+// report adds the errors of one validator call. The struct namespace of
+// each is prefix followed by its own, once its first strip bytes are cut.
+// It reports false once the list is full.
+func (c *collector) report(err error, prefix string, strip int) bool {
+	if err == nil {
+		return true
+	}
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		return c.put(invalidInput())
+	}
+	for i, fe := range verrs {
+		ns := fe.StructNamespace()
+		if len(ns) >= strip {
+			ns = ns[strip:]
+		}
+		if !c.add(fe, prefix+ns) {
+			c.more += len(verrs) - i - 1
+			return false
+		}
+	}
+	return true
 }
 
 // add lists the validator's error fe, at the struct namespace ns. It

@@ -2,7 +2,6 @@ package ws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -368,7 +367,7 @@ func (p *planner) parses(parent, t reflect.Type, tag string) (ok bool) {
 type walker struct {
 	ctx context.Context
 	v   *validator.Validate
-	c   *collector
+	c   collector
 	ns  []byte
 }
 
@@ -376,24 +375,7 @@ type walker struct {
 // relative to x.ns once their first strip bytes are cut. It reports false
 // once the errorList is full.
 func (x *walker) report(err error, strip int) bool {
-	if err == nil {
-		return true
-	}
-	var verrs validator.ValidationErrors
-	if !errors.As(err, &verrs) {
-		return x.c.put(invalidInput())
-	}
-	for i, fe := range verrs {
-		rel := fe.StructNamespace()
-		if len(rel) >= strip {
-			rel = rel[strip:]
-		}
-		if !x.c.add(fe, string(x.ns)+rel) {
-			x.c.more += len(verrs) - i - 1
-			return false
-		}
-	}
-	return true
+	return err == nil || x.c.report(err, string(x.ns), strip)
 }
 
 // run validates the struct sv, which is addressable; x.ns is its namespace
