@@ -74,6 +74,7 @@ type SendRequest struct {
 }
 
 type ChatMessage struct {
+	Room    string `json:"room"`
 	User    string `json:"user"`
 	Message string `json:"message"`
 }
@@ -90,7 +91,7 @@ func Example_router() {
 		return h.Join(conn, "lobby") // the hub leaves the room by itself when conn ends
 	})
 	ws.On(r, "chat.send", func(ctx context.Context, in SendRequest) (ChatMessage, error) {
-		msg := ChatMessage{User: in.User, Message: in.Message}
+		msg := ChatMessage{Room: "lobby", User: in.User, Message: in.Message}
 		err := h.BroadcastExcept(ctx, "lobby", ws.ConnFromContext(ctx), ws.Push("chat.message", msg))
 		return msg, err
 	})
@@ -118,6 +119,6 @@ func Example_router() {
 	_, push, _ := bob.Read(ctx)
 	fmt.Printf("alice got %s\nbob got %s\n", reply, push)
 	// Output:
-	// alice got {"id":1,"event":"chat.send","statusCode":200,"body":{"user":"alice","message":"hi bob"}}
-	// bob got {"event":"chat.message","statusCode":200,"body":{"user":"alice","message":"hi bob"}}
+	// alice got {"id":1,"event":"chat.send","statusCode":200,"body":{"room":"lobby","user":"alice","message":"hi bob"}}
+	// bob got {"event":"chat.message","statusCode":200,"body":{"room":"lobby","user":"alice","message":"hi bob"}}
 }
