@@ -154,9 +154,10 @@ func WithOnConnect(fn func(ctx context.Context, c *Client) error) Option {
 }
 
 // WithUnhandled gives fn every frame no call, stream or [On] handler
-// takes: the pushes of events without a handler, replies no call waits
-// for any more in Callback mode, and frames that are not envelopes at all.
-// fn runs as push handlers do (see [On]). The default drops them.
+// takes: the pushes of events without a handler, envelopes without an id
+// that arrive while no [Send] waits, and frames that are not envelopes at
+// all. Replies to calls abandoned by their ctx are dropped, not given to
+// fn. fn runs as push handlers do (see [On]). The default drops them.
 func WithUnhandled(fn func(ctx context.Context, m Message)) Option {
 	return func(o *options) { o.unhandled = fn }
 }
