@@ -112,8 +112,13 @@ func (c *Client) call(ctx context.Context, event string, req, out any, whole boo
 	id := c.ids.Add(1)
 	p := getPending(out, whole)
 	if err := cn.request(event, id, req, p); err != nil {
-		putPending(p)
-		return err
+		// A failed write leaves p to the reader, which fails every call
+		// of the broken connection: p is not reused.
+		if p.state.CompareAndSwap(waiting, abandoned) {
+			return err
+		}
+		<-p.done
+		return p.err
 	}
 	select {
 	case <-p.done:
