@@ -1,0 +1,214 @@
+// Drives the Go server of client_test.go through the client wsgen-ts
+// generated from its AsyncAPI document (./gen/client.js). Run by that Go
+// test: tsc --strict, then node --test, with WS_BASE set to the server.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import WebSocket from "ws";
+import {
+  connectWs,
+  ConnectionError,
+  WsError,
+  type ChatMessage,
+  type ClientOptions,
+  type WsClient,
+} from "./gen/client.js";
+
+const base = process.env.WS_BASE;
+if (!base) throw new Error("WS_BASE is not set");
+
+function open(options: ClientOptions<WsClient> = {}): WsClient {
+  return connectWs({ base, WebSocket, ...options });
+}
+
+// failure returns what p rejects with.
+async function failure(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  return assert.fail("resolved, want a rejection");
+}
+
+test("a call resolves with the reply's body", async () => {
+  const c = open();
+  try {
+    const m: ChatMessage = await c.call("chat.send", { message: "Hi", user: "ana" });
+    assert.deepEqual(m, { message: "Hi", user: "ana" });
+    assert.equal(c.state, "open");
+    const two = await c.call("chat.history", { limit: 2 });
+    assert.deepEqual(two?.map((m) => m.message), ["0", "1"]);
+    const none = await c.call("chat.history"); // data left out: {}
+    assert.deepEqual(none, []);
+    const created = await c.call("chat.create", { message: "new", user: "ana" }); // 201
+    assert.equal(created?.message, "new");
+  } finally {
+    c.close();
+  }
+});
+
+test("a 400 rejects with a WsError carrying its errorList", async () => {
+  const c = open();
+  try {
+    const err = await failure(c.call("chat.send", { message: "x".repeat(501), user: "" }));
+    assert.ok(err instanceof WsError, String(err));
+    assert.equal(err.statusCode, 400);
+    assert.equal(err.event, "chat.send");
+    assert.deepEqual(err.errorsAt("message").map((e) => e.type), ["string_too_long"]);
+    assert.deepEqual(err.errorsAt("user").map((e) => [e.type, e.msg]), [["missing", "Field required"]]);
+    assert.equal(err.errorList.length, 2);
+
+    const nf = await failure(c.call("chat.find", { id: "42" }));
+    assert.ok(nf instanceof WsError, String(nf));
+    assert.equal(nf.statusCode, 404);
+    assert.deepEqual(nf.body, { reason: "no such message" });
+    assert.deepEqual(nf.errorList, []);
+
+    // The connection goes on.
+    assert.equal((await c.call("chat.send", { message: "after", user: "ana" })).message, "after");
+  } finally {
+    c.close();
+  }
+});
+
+test("pushes reach their listeners until they stop", async () => {
+  const c = open();
+  try {
+    const got: ChatMessage[] = [];
+    const stop = c.on("chat.message", (m) => got.push(m));
+    // The server pushes the message before it replies.
+    await c.call("chat.send", { message: "one", user: "ana" });
+    assert.deepEqual(got, [{ message: "one", user: "ana" }]);
+    stop();
+    await c.call("chat.send", { message: "two", user: "ana" });
+    assert.equal(got.length, 1);
+  } finally {
+    c.close();
+  }
+});
+
+test("a stream's items come in order, then it ends", async () => {
+  const c = open();
+  try {
+    const items: string[] = [];
+    for await (const m of c.stream("chat.watch", { room: "lobby", count: 3 })) items.push(m.message);
+    assert.deepEqual(items, ["lobby 0", "lobby 1", "lobby 2"]);
+  } finally {
+    c.close();
+  }
+});
+
+test("breaking out of a stream cancels it on the server", async () => {
+  const c = open();
+  try {
+    const before = (await c.call("test.stats")).cancelled;
+    const s = c.stream("chat.watch", { room: "lobby", count: 2, wait: true });
+    const items: string[] = [];
+    for await (const m of s) {
+      items.push(m.message);
+      if (items.length === 2) break; // sends $cancel
+    }
+    await s.cancel(); // resolves once the final reply has come
+    assert.deepEqual(items, ["lobby 0", "lobby 1"]);
+    assert.equal((await c.call("test.stats")).cancelled, before + 1);
+    assert.deepEqual(await s.next(), { value: undefined, done: true });
+
+    // cancel() without a loop, before any item.
+    const quiet = c.stream("chat.watch", { room: "attic", wait: true });
+    await quiet.cancel();
+    assert.equal((await c.call("test.stats")).cancelled, before + 2);
+  } finally {
+    c.close();
+  }
+});
+
+test("a stream whose data does not validate throws its WsError", async () => {
+  const c = open();
+  try {
+    const err = await failure(
+      (async () => {
+        for await (const m of c.stream("chat.watch", { room: "" })) assert.fail("an item: " + m.message);
+      })(),
+    );
+    assert.ok(err instanceof WsError, String(err));
+    assert.deepEqual(err.errorsAt("room").map((e) => e.type), ["missing"]);
+  } finally {
+    c.close();
+  }
+});
+
+test("reconnect: what was under way fails, onOpen runs again, what waits goes out", async () => {
+  const opens: number[] = [];
+  const closes: Array<[number, boolean]> = [];
+  let reopened!: () => void;
+  const second = new Promise<void>((resolve) => (reopened = resolve));
+  const c = open({
+    reconnect: { initialDelay: 5, maxDelay: 50 },
+    onOpen: async (client) => {
+      const stats = await client.call("test.stats"); // sent before what waits
+      opens.push(stats.connections);
+      if (opens.length === 2) reopened();
+    },
+    onClose: (e) => closes.push([e.code, e.reconnecting]),
+  });
+  try {
+    await c.opened();
+    const watch = c.stream("chat.watch", { room: "lobby", wait: true });
+    const err = await failure(c.call("test.drop"));
+    assert.ok(err instanceof ConnectionError, String(err));
+    assert.equal(err.code, 4000);
+    assert.equal(err.reason, "dropped");
+    const lost = await failure(watch.next());
+    assert.ok(lost instanceof ConnectionError, String(lost));
+
+    // Sent while reconnecting: it waits for the new connection, and onOpen.
+    const later = c.call("chat.send", { message: "later", user: "ana" });
+    assert.equal(c.state, "connecting");
+    assert.equal((await later).message, "later");
+    await second;
+    assert.equal(opens.length, 2);
+    assert.equal(opens[1], opens[0] + 1);
+    assert.deepEqual(closes, [[4000, true]]);
+  } finally {
+    c.close();
+  }
+  assert.equal(c.state, "closed");
+  assert.deepEqual(closes, [[4000, true], [1000, false]]);
+  const closed = await failure(c.call("chat.send", { message: "x", user: "ana" }));
+  assert.ok(closed instanceof ConnectionError, String(closed));
+});
+
+test("without reconnect, a lost connection is the end", async () => {
+  const c = open();
+  await c.opened();
+  const err = await failure(c.call("test.drop"));
+  assert.ok(err instanceof ConnectionError, String(err));
+  assert.equal(c.state, "closed");
+  assert.ok((await failure(c.opened())) instanceof ConnectionError);
+});
+
+// typeErrors is never called: each of its calls is marked as a type error
+// that must happen, and tsc --strict fails on a mark with no error under it.
+export function typeErrors(c: WsClient): void {
+  // @ts-expect-error: no such event
+  c.call("chat.nope", {});
+  // @ts-expect-error: message is a string
+  c.call("chat.send", { message: 1, user: "ana" });
+  // @ts-expect-error: user is required
+  c.call("chat.send", { message: "Hi" });
+  // @ts-expect-error: chat.send needs its data
+  c.call("chat.send");
+  // @ts-expect-error: chat.watch is a stream
+  c.call("chat.watch", { room: "lobby" });
+  // @ts-expect-error: chat.send is not a stream
+  c.stream("chat.send", { message: "Hi", user: "ana" });
+  // @ts-expect-error: count is a number
+  c.stream("chat.watch", { room: "lobby", count: "3" });
+  // @ts-expect-error: a push's body is a ChatMessage
+  c.on("chat.message", (m: number) => m);
+  // @ts-expect-error: no such push
+  c.on("chat.nope", () => {});
+  // @ts-expect-error: the reply is a ChatMessage
+  const wrong: Promise<string> = c.call("chat.send", { message: "Hi", user: "ana" });
+  void wrong;
+}

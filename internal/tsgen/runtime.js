@@ -1,0 +1,471 @@
+// The client runtime: one WebSocket per client, requests matched to their
+// replies by id, pushes to their listeners, streams as async iterables,
+// reconnection with backoff when asked for. docs/protocol.md describes the
+// wire.
+
+/** WsError is a reply whose statusCode is 400 or more. */
+export class WsError extends Error {
+  constructor(reply) {
+    const body = reply.body;
+    const list = body !== null && typeof body === "object" && Array.isArray(body.errorList) ? body.errorList : [];
+    super(errorText(reply.statusCode, reply.event, list));
+    this.name = "WsError";
+    this.statusCode = reply.statusCode;
+    this.event = reply.event;
+    this.body = body;
+    this.errorList = list;
+  }
+
+  /** errorsAt returns the entries of the errorList whose loc is loc. */
+  errorsAt(...loc) {
+    return this.errorList.filter((e) => Array.isArray(e.loc) && e.loc.length === loc.length && e.loc.every((p, i) => p === loc[i]));
+  }
+}
+
+function errorText(status, event, list) {
+  const head = (event ? event + ": " : "") + "status " + status;
+  if (list.length === 0) return head;
+  return head + ": " + list.map((e) => (Array.isArray(e.loc) && e.loc.length ? e.loc.join(".") + ": " : "") + e.msg).join("; ");
+}
+
+/** ConnectionError fails what was under way when the connection ended. */
+export class ConnectionError extends Error {
+  constructor(code, reason) {
+    super("connection closed: " + code + (reason ? " " + reason : ""));
+    this.name = "ConnectionError";
+    this.code = code;
+    this.reason = reason;
+  }
+}
+
+const reconnectDefaults = { initialDelay: 500, maxDelay: 10000, factor: 2 };
+const decoder = new TextDecoder();
+
+// report hands an error thrown by the caller's function to the host, as an
+// uncaught error, without breaking the client.
+function report(err) {
+  setTimeout(() => {
+    throw err;
+  });
+}
+
+// Transport keeps one WebSocket open, dialling again with backoff when
+// asked to, and holds back what is sent until it is open.
+class Transport {
+  #ctor;
+  #opts;
+  #on;
+  #reconnect;
+  #socket = null;
+  #state = "connecting";
+  #ready = false; // open and onOpen has run: sends go out at once
+  #inOnOpen = false; // onOpen is running: its sends go out first
+  #ended = false; // closed for good
+  #queue = [];
+  #attempt = 0;
+  #timer = null;
+  #waiters = [];
+
+  constructor(url, opts, on) {
+    this.url = url;
+    this.#opts = opts;
+    this.#on = on;
+    this.#ctor = opts.WebSocket ?? globalThis.WebSocket;
+    if (typeof this.#ctor !== "function") {
+      throw new TypeError("ws client: no WebSocket here: pass options.WebSocket");
+    }
+    const r = opts.reconnect;
+    this.#reconnect = r === true ? reconnectDefaults : r ? { ...reconnectDefaults, ...r } : null;
+    this.#dial();
+  }
+
+  get state() {
+    return this.#state;
+  }
+
+  opened() {
+    if (this.#ready) return Promise.resolve();
+    if (this.#ended) return Promise.reject(new ConnectionError(1006, "closed"));
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  // send writes text now, or once the connection is open. It throws a
+  // ConnectionError once the client is closed for good.
+  send(text) {
+    if (this.#ended) throw new ConnectionError(1006, "closed");
+    if (this.#ready || this.#inOnOpen) {
+      this.#write(text);
+    } else {
+      this.#queue.push(text);
+    }
+  }
+
+  close(code, reason) {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearTimeout(this.#timer);
+    const s = this.#socket;
+    this.#socket = null;
+    if (s) {
+      try {
+        s.close(code, reason);
+      } catch {
+        // closing a socket still connecting may throw; it is gone either way
+      }
+    }
+    this.#down(code, reason);
+  }
+
+  #dial() {
+    this.#state = "connecting";
+    let s;
+    try {
+      s = new this.#ctor(this.url);
+    } catch (err) {
+      this.#ended = !this.#reconnect;
+      this.#down(1006, String(err));
+      return;
+    }
+    this.#socket = s;
+    s.onopen = () => this.#open(s);
+    s.onmessage = (ev) => this.#message(s, ev.data);
+    s.onclose = (ev) => this.#closed(s, ev?.code ?? 1006, ev?.reason ?? "");
+    s.onerror = () => {}; // a close event follows
+  }
+
+  async #open(s) {
+    if (s !== this.#socket) return;
+    this.#attempt = 0;
+    this.#state = "open";
+    if (this.#opts.onOpen) {
+      this.#inOnOpen = true;
+      try {
+        await this.#opts.onOpen(this.#on.client);
+      } catch (err) {
+        report(err);
+      }
+      this.#inOnOpen = false;
+      if (s !== this.#socket) return; // it closed meanwhile
+    }
+    this.#ready = true;
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const text of queue) this.#write(text);
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  #write(text) {
+    this.#opts.onFrame?.("send", text);
+    this.#socket.send(text);
+  }
+
+  #message(s, data) {
+    if (s !== this.#socket) return;
+    const text = typeof data === "string" ? data : decoder.decode(data);
+    this.#opts.onFrame?.("receive", text);
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (msg !== null && typeof msg === "object" && !Array.isArray(msg)) this.#on.message(msg);
+  }
+
+  #closed(s, code, reason) {
+    if (s !== this.#socket) return;
+    this.#socket = null;
+    this.#down(code, reason);
+  }
+
+  // down fails what was under way and dials again, or ends the client.
+  #down(code, reason) {
+    this.#ready = false;
+    this.#inOnOpen = false;
+    this.#queue = [];
+    const err = new ConnectionError(code, reason);
+    this.#on.lost(err);
+    const again = !this.#ended && this.#reconnect !== null;
+    if (again) {
+      const r = this.#reconnect;
+      const delay = Math.min(r.maxDelay, r.initialDelay * r.factor ** this.#attempt) * (0.5 + Math.random() / 2);
+      this.#attempt++;
+      this.#state = "connecting";
+      this.#timer = setTimeout(() => this.#dial(), delay);
+    } else {
+      this.#ended = true;
+      this.#state = "closed";
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const w of waiters) w.reject(err);
+    }
+    if (this.#opts.onClose) {
+      try {
+        this.#opts.onClose({ code, reason, reconnecting: again });
+      } catch (e) {
+        report(e);
+      }
+    }
+  }
+}
+
+/** Stream is the items of one server stream, as an async iterable. */
+export class Stream {
+  #items = [];
+  #waiting = null;
+  #state = "open"; // then "cancelled" or "done"
+  #error = null;
+  #sendCancel;
+  #ended;
+  #end;
+
+  constructor(event, id, sendCancel, bind) {
+    this.event = event;
+    this.id = id;
+    this.#sendCancel = sendCancel;
+    this.#ended = new Promise((resolve) => (this.#end = resolve));
+    bind({
+      item: (body) => {
+        if (this.#state !== "open") return;
+        if (this.#waiting) {
+          const w = this.#waiting;
+          this.#waiting = null;
+          w.resolve({ value: body, done: false });
+        } else {
+          this.#items.push(body);
+        }
+      },
+      end: (reply) => {
+        if (this.#state === "open" && reply.statusCode >= 400) this.#error = new WsError(reply);
+        this.#finish();
+      },
+      fail: (err) => {
+        if (this.#state === "open") this.#error = err;
+        this.#finish();
+      },
+    });
+  }
+
+  #finish() {
+    if (this.#state === "open") this.#state = "done";
+    this.#end();
+    if (this.#waiting) {
+      const w = this.#waiting;
+      this.#waiting = null;
+      this.next().then(w.resolve, w.reject);
+    }
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  next() {
+    if (this.#items.length > 0) return Promise.resolve({ value: this.#items.shift(), done: false });
+    if (this.#error !== null) {
+      const err = this.#error;
+      this.#error = null;
+      return Promise.reject(err);
+    }
+    if (this.#state !== "open") return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => (this.#waiting = { resolve, reject }));
+  }
+
+  /** return stops the stream, as cancel does, without waiting for its end. */
+  return() {
+    this.cancel();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /**
+   * cancel stops the stream: it sends $cancel, drops the items still to
+   * come, and resolves once the server's final reply has come (or the
+   * connection has ended).
+   */
+  cancel() {
+    if (this.#state === "open") {
+      this.#state = "cancelled";
+      this.#items = [];
+      if (this.#waiting) {
+        const w = this.#waiting;
+        this.#waiting = null;
+        w.resolve({ value: undefined, done: true });
+      }
+      this.#sendCancel();
+    }
+    return this.#ended;
+  }
+}
+
+/** Client talks to a ws.Router: requests, streams and pushes. */
+export class Client {
+  #t;
+  #next = 0;
+  #pending = new Map(); // id → {reply, item, fail}
+  #listeners = new Map(); // event → Set of functions
+
+  constructor(url, options = {}) {
+    this.#t = new Transport(url, options, {
+      client: this,
+      message: (msg) => this.#received(msg),
+      lost: (err) => this.#lost(err),
+    });
+  }
+
+  get url() {
+    return this.#t.url;
+  }
+
+  get state() {
+    return this.#t.state;
+  }
+
+  opened() {
+    return this.#t.opened();
+  }
+
+  close(code = 1000, reason = "") {
+    this.#t.close(code, reason);
+  }
+
+  call(event, data) {
+    return new Promise((resolve, reject) => {
+      const id = String(++this.#next);
+      this.#pending.set(id, {
+        reply: (msg) => (msg.statusCode >= 400 ? reject(new WsError(msg)) : resolve(msg.body)),
+        fail: reject,
+      });
+      this.#send({ event, id, data }, id);
+    });
+  }
+
+  stream(event, data) {
+    const id = String(++this.#next);
+    const s = new Stream(event, id, () => this.#send({ event: "$cancel", id }, id), (ctl) =>
+      this.#pending.set(id, { reply: ctl.end, item: ctl.item, fail: ctl.fail }),
+    );
+    this.#send({ event, id, data }, id);
+    return s;
+  }
+
+  on(event, fn) {
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
+    const entry = (body) => fn(body);
+    set.add(entry);
+    return () => set.delete(entry);
+  }
+
+  #send(msg, id) {
+    try {
+      this.#t.send(JSON.stringify(msg));
+    } catch (err) {
+      const p = this.#pending.get(id);
+      this.#pending.delete(id);
+      p?.fail(err);
+    }
+  }
+
+  #received(msg) {
+    if (msg.id === undefined) {
+      const set = this.#listeners.get(msg.event);
+      if (!set || msg.statusCode >= 400) return;
+      for (const fn of [...set]) {
+        try {
+          fn(msg.body);
+        } catch (err) {
+          report(err);
+        }
+      }
+      return;
+    }
+    const id = String(msg.id);
+    const p = this.#pending.get(id);
+    if (!p) return;
+    if (msg.more === true) {
+      p.item?.(msg.body);
+      return;
+    }
+    this.#pending.delete(id);
+    p.reply(msg);
+  }
+
+  #lost(err) {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.fail(err);
+  }
+}
+
+/** CallbackClient talks to a ws.Callback: one reply per request, in order. */
+export class CallbackClient {
+  #t;
+  #pending = []; // in the order of the requests
+
+  constructor(url, options = {}) {
+    this.#t = new Transport(url, options, {
+      client: this,
+      message: (msg) => this.#pending.shift()?.(msg),
+      lost: (err) => {
+        const pending = this.#pending;
+        this.#pending = [];
+        for (const p of pending) p(err);
+      },
+    });
+  }
+
+  get url() {
+    return this.#t.url;
+  }
+
+  get state() {
+    return this.#t.state;
+  }
+
+  opened() {
+    return this.#t.opened();
+  }
+
+  close(code = 1000, reason = "") {
+    this.#t.close(code, reason);
+  }
+
+  call(data) {
+    return new Promise((resolve, reject) => {
+      const settle = (msg) => {
+        if (msg instanceof Error) reject(msg);
+        else if (msg.statusCode >= 400) reject(new WsError(msg));
+        else resolve(msg.body);
+      };
+      this.#pending.push(settle);
+      try {
+        this.#t.send(JSON.stringify(data === undefined ? null : data));
+      } catch (err) {
+        this.#pending = this.#pending.filter((p) => p !== settle);
+        reject(err);
+      }
+    });
+  }
+}
+
+/**
+ * channelURL is the WebSocket URL of a channel: options.url, or address
+ * (with its {parameters} filled in) on options.base, or else on the page's
+ * own location, with http: and https: turned into ws: and wss:.
+ */
+export function channelURL(address, params, options = {}) {
+  if (options.url) return String(options.url);
+  const path = address.replace(/\{([^{}]+)\}/g, (_, name) => {
+    const v = params?.[name];
+    if (v === undefined || v === null) throw new TypeError("ws client: " + address + " needs the parameter " + name);
+    return encodeURIComponent(String(v));
+  });
+  const base = options.base ?? globalThis.location?.href;
+  if (base === undefined) throw new TypeError("ws client: no page location here: pass options.url or options.base");
+  const u = new URL(path, base);
+  if (u.protocol === "http:") u.protocol = "ws:";
+  else if (u.protocol === "https:") u.protocol = "wss:";
+  return u.href;
+}
