@@ -68,6 +68,9 @@ func (c *converter) convert(s any) tsType {
 		if ref, ok := s.get("$ref").(string); ok {
 			return c.ref(ref)
 		}
+		if not, ok := s.get("not").(*object); ok && len(not.keys) == 0 {
+			return tsNever // {"not":{}}: no value
+		}
 		t := c.alternatives(s)
 		for _, sub := range s.list("allOf") {
 			t = intersect(t, c.convert(sub))

@@ -1,0 +1,46 @@
+package ws_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/internal/tsgen"
+)
+
+// TestTypeScriptClient generates the TypeScript client of the router the
+// Router tests serve (router_test.go) and checks that it declares each
+// event with its data and reply, the stream with its items, and the push.
+// internal/tscheck compiles such a client and runs it against a server.
+func TestTypeScriptClient(t *testing.T) {
+	t.Parallel()
+	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Router tests", Version: "0.1.0"})
+	doc.Add("GET /chat/{room}", newRtRouter(newRtChat()))
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := tsgen.Generate(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dts, js := string(files.DTS), string(files.JS)
+	for _, want := range []string{
+		"export interface SendRequest {\n  /** minLength 1, maxLength 500 */\n  message: string;\n  /** minLength 1, maxLength 32 */\n  user: string;\n}\n",
+		"export interface WatchRequest {\n  /** minimum 0 */\n  count?: number;\n  fail?: string;\n}\n",
+		"  \"chat.send\": {\n    data: SendRequest;\n    reply: ChatMessage;\n  };\n",
+		"  \"chat.history\": {\n    data: HistoryRequest | undefined;\n    reply: ChatMessage[] | null;\n  };\n",
+		"  \"chat.create\": {\n    data: SendRequest;\n    reply: ChatMessage | null;\n  };\n",
+		"export interface ChatRoomStreams {\n  /** The chat.watch event. */\n  \"chat.watch\": {\n    data: WatchRequest | undefined;\n    item: ChatMessage;\n  };\n}\n",
+		"export interface ChatRoomPushes {\n  /** The chat.message event, sent by the server. */\n  \"chat.message\": ChatMessage;\n}\n",
+		"export declare function connectChatRoom(params: { room: string | number }, options?: ClientOptions<ChatRoomClient>): ChatRoomClient;\n",
+	} {
+		if !strings.Contains(dts, want) {
+			t.Errorf("client.d.ts lacks:\n%s", want)
+		}
+	}
+	if want := `return new Client(channelURL("/chat/{room}", params, options), options);`; !strings.Contains(js, want) {
+		t.Errorf("client.js lacks %s", want)
+	}
+}
