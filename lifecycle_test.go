@@ -52,11 +52,11 @@ func TestBusyHandlerKeepsLivePeer(t *testing.T) {
 	t.Parallel()
 	p := newRelProbe(t)
 	slow := func(ctx context.Context, in relReq) (relResp, error) {
-		time.Sleep(2 * time.Second) // five ping intervals
+		time.Sleep(3 * time.Second) // three ping intervals
 		return relResp{ID: in.ID, Echo: in.Text}, nil
 	}
 	srv := httptest.NewServer(ws.Callback(p.onConnect, slow, p.onDisconnect,
-		ws.WithGroup(&p.group), ws.WithPingInterval(400*time.Millisecond)))
+		ws.WithGroup(&p.group), ws.WithPingInterval(time.Second)))
 	t.Cleanup(srv.Close)
 	c := relDial(t, srv.URL)
 	for i := range 2 {
@@ -175,10 +175,10 @@ func TestDeadPeerDroppedWhileBusy(t *testing.T) {
 func TestSendingPeerIsAlive(t *testing.T) {
 	t.Parallel()
 	p := newRelProbe(t)
-	url := relServe(t, p, ws.WithPingInterval(200*time.Millisecond))
+	url := relServe(t, p, ws.WithPingInterval(500*time.Millisecond))
 	rc := rawDial(t, url)
 	pings := 0
-	for i := 0; pings < 4; i++ {
+	for i := 0; pings < 3; i++ {
 		msg, _ := json.Marshal(map[string]any{"id": i, "text": "x"})
 		rc.write(t, rawFrame{fin: true, op: opText, payload: msg, masked: true}.bytes())
 		for {
