@@ -472,7 +472,8 @@ function schemaBlock(s, output = false, named = true) {
     h("span", { class: "type", html: typeHTML(s) }), " ",
     r.map((x) => h("span", { class: "chip" }, x)));
   if (v?.properties && Object.keys(v.properties).length) {
-    return h("div", {}, named && s.$ref ? line : null, table(v));
+    const inline = !s.$ref && !s.anyOf && !s.oneOf && !s.allOf;
+    return h("div", {}, named && !inline ? line : null, table(v));
   }
   const item = v?.items && typeof v.items === "object" ? view(v.items) : undefined;
   if (item?.properties && Object.keys(item.properties).length) {
@@ -619,7 +620,7 @@ function buildFields(container, s, loc, label, required, value, fields) {
   const main = types.find((t) => t !== "null");
   const key = JSON.stringify(loc);
   if (main === "object" && v.properties && loc.length < 6) {
-    const set = loc.length === 0 ? container : h("fieldset", {}, h("legend", {}, label));
+    const set = loc.length === 0 ? container : h("fieldset", { "data-loc": key }, h("legend", {}, label));
     const field = { loc, kind: "object", wrap: set, children: [], required };
     const req = new Set(v.required ?? []);
     const entries = Object.entries(v.properties);
@@ -657,7 +658,7 @@ function buildFields(container, s, loc, label, required, value, fields) {
     input = h("textarea", { id, rows: "3", spellcheck: "false" });
   }
   const r = rules(s);
-  const wrap = h("div", { class: kind === "boolean" ? "input-field check" : "input-field" },
+  const wrap = h("div", { class: kind === "boolean" ? "input-field check" : "input-field", "data-loc": key },
     h("label", { for: id },
       kind === "boolean" ? input : null,
       h("code", {}, label || "value"),
