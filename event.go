@@ -2,8 +2,10 @@ package ws
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"net/http"
 	"unicode/utf8"
 )
@@ -23,57 +25,57 @@ const scanDepth = 512
 // map: it finds "event", "id" and "data" at the top level and checks that
 // the rest is valid JSON, the way encoding/json would. It reports false
 // when msg is not valid JSON, is not an object, or holds something it
-// leaves to [readMessage]'s slow path: an escaped key or very deep nesting.
-// A member given twice counts once, with its last value, as encoding/json
-// does.
+// leaves to [readMessage]'s slow path: an escaped member name or very deep
+// nesting. A member given twice counts once, with its last value, as
+// encoding/json does.
 func scanMessage(msg []byte) (m message, ok bool) {
-	s := scanner{b: msg}
-	s.space()
-	if !s.eat('{') {
+	i := space(msg, 0)
+	if i == len(msg) || msg[i] != '{' {
 		return m, false
 	}
-	s.space()
-	if !s.eat('}') {
-		for {
-			if s.peek() != '"' {
-				return m, false
-			}
-			start := s.i
-			escaped, ok := s.str()
-			if !ok || escaped {
-				return m, false
-			}
-			key := msg[start+1 : s.i-1]
-			s.space()
-			if !s.eat(':') {
-				return m, false
-			}
-			s.space()
-			start = s.i
-			if !s.value(2) {
-				return m, false
-			}
-			switch string(key) {
-			case "event":
-				m.event = msg[start:s.i]
-			case "id":
-				m.id = msg[start:s.i]
-			case "data":
-				m.data = msg[start:s.i]
-			}
-			s.space()
-			if s.eat(',') {
-				s.space()
-				continue
-			}
-			if s.eat('}') {
-				break
-			}
+	i = space(msg, i+1)
+	if i < len(msg) && msg[i] == '}' {
+		return m, space(msg, i+1) == len(msg)
+	}
+	for {
+		if i == len(msg) || msg[i] != '"' {
+			return m, false
+		}
+		start := i
+		var escaped bool
+		if i, escaped = skipString(msg, i); i < 0 || escaped {
+			return m, false
+		}
+		key := msg[start+1 : i-1]
+		i = space(msg, i)
+		if i == len(msg) || msg[i] != ':' {
+			return m, false
+		}
+		start = space(msg, i+1)
+		if i = skipValue(msg, start, 2); i < 0 {
+			return m, false
+		}
+		switch string(key) {
+		case "event":
+			m.event = msg[start:i]
+		case "id":
+			m.id = msg[start:i]
+		case "data":
+			m.data = msg[start:i]
+		}
+		i = space(msg, i)
+		if i == len(msg) {
+			return m, false
+		}
+		switch msg[i] {
+		case ',':
+			i = space(msg, i+1)
+		case '}':
+			return m, space(msg, i+1) == len(msg)
+		default:
 			return m, false
 		}
 	}
-	s.space()
-	return m, s.i == len(msg)
 }
 
 // readMessage reads a client message: with scanMessage, or else with
@@ -98,184 +100,206 @@ func readMessage(msg []byte) (message, *ErrorList) {
 	return message{event: members["event"], id: members["id"], data: members["data"]}, nil
 }
 
-// scanner walks JSON text. Its methods report false on what encoding/json
-// would reject, and leave i past what they read.
-type scanner struct {
-	b []byte
-	i int
-}
+// The scanning functions below take JSON text b and the index i where they
+// start, and return the index past what they read, or -1 where
+// encoding/json would report a syntax error.
 
-func (s *scanner) peek() byte {
-	if s.i < len(s.b) {
-		return s.b[s.i]
+// space skips whitespace.
+func space(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
 	}
-	return 0
+	return i
 }
 
-func (s *scanner) eat(c byte) bool {
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
+// skipValue skips one value, which sits at nesting depth depth.
+func skipValue(b []byte, i, depth int) int {
+	if i == len(b) {
+		return -1
 	}
-	return false
-}
-
-func (s *scanner) space() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// value skips one value, which sits at nesting depth depth.
-func (s *scanner) value(depth int) bool {
-	switch s.peek() {
+	switch b[i] {
 	case '{':
 		if depth > scanDepth {
-			return false
+			return -1
 		}
-		s.i++
-		s.space()
-		if s.eat('}') {
-			return true
+		i = space(b, i+1)
+		if i < len(b) && b[i] == '}' {
+			return i + 1
 		}
 		for {
-			if s.peek() != '"' {
-				return false
+			if i == len(b) || b[i] != '"' {
+				return -1
 			}
-			if _, ok := s.str(); !ok {
-				return false
+			if i, _ = skipString(b, i); i < 0 {
+				return -1
 			}
-			s.space()
-			if !s.eat(':') {
-				return false
+			i = space(b, i)
+			if i == len(b) || b[i] != ':' {
+				return -1
 			}
-			s.space()
-			if !s.value(depth + 1) {
-				return false
+			if i = skipValue(b, space(b, i+1), depth+1); i < 0 {
+				return -1
 			}
-			s.space()
-			if s.eat(',') {
-				s.space()
-				continue
+			i = space(b, i)
+			if i == len(b) {
+				return -1
 			}
-			return s.eat('}')
+			switch b[i] {
+			case ',':
+				i = space(b, i+1)
+			case '}':
+				return i + 1
+			default:
+				return -1
+			}
 		}
 	case '[':
 		if depth > scanDepth {
-			return false
+			return -1
 		}
-		s.i++
-		s.space()
-		if s.eat(']') {
-			return true
+		i = space(b, i+1)
+		if i < len(b) && b[i] == ']' {
+			return i + 1
 		}
 		for {
-			if !s.value(depth + 1) {
-				return false
+			if i = skipValue(b, i, depth+1); i < 0 {
+				return -1
 			}
-			s.space()
-			if s.eat(',') {
-				s.space()
-				continue
+			i = space(b, i)
+			if i == len(b) {
+				return -1
 			}
-			return s.eat(']')
+			switch b[i] {
+			case ',':
+				i = space(b, i+1)
+			case ']':
+				return i + 1
+			default:
+				return -1
+			}
 		}
 	case '"':
-		_, ok := s.str()
-		return ok
+		i, _ = skipString(b, i)
+		return i
 	case 't':
-		return s.literal("true")
+		return skipLiteral(b, i, "true")
 	case 'f':
-		return s.literal("false")
+		return skipLiteral(b, i, "false")
 	case 'n':
-		return s.literal("null")
+		return skipLiteral(b, i, "null")
 	}
-	return s.number()
+	return skipNumber(b, i)
 }
 
-func (s *scanner) literal(lit string) bool {
-	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
-		s.i += len(lit)
-		return true
+func skipLiteral(b []byte, i int, lit string) int {
+	if len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit {
+		return i + len(lit)
 	}
-	return false
+	return -1
 }
 
-// str skips a string; escaped reports whether it holds a backslash escape.
-func (s *scanner) str() (escaped, ok bool) {
-	s.i++ // the opening quote
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			s.i++
-			return escaped, true
-		case c == '\\':
+// skipString skips the string that starts at b[i], a quote; escaped
+// reports whether it holds a backslash escape.
+func skipString(b []byte, i int) (end int, escaped bool) {
+	for i = special(b, i+1); i < len(b); i = special(b, i) {
+		switch b[i] {
+		case '"':
+			return i + 1, escaped
+		case '\\':
 			escaped = true
-			s.i++
-			switch s.peek() {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.i++
-			case 'u':
-				s.i++
-				for range 4 {
-					if !isHex(s.peek()) {
-						return escaped, false
-					}
-					s.i++
-				}
-			default:
-				return escaped, false
+			if i+1 == len(b) {
+				return -1, escaped
 			}
-		case c < 0x20:
-			return escaped, false
-		default:
-			s.i++
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if len(b)-i < 6 || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return -1, escaped
+				}
+				i += 6
+			default:
+				return -1, escaped
+			}
+		default: // a control character
+			return -1, escaped
 		}
 	}
-	return escaped, false
+	return -1, escaped
 }
+
+// special returns the index of the first quote, backslash or control
+// character at or after b[i], or len(b). It reads eight bytes at a time.
+func special(b []byte, i int) int {
+	for ; len(b)-i >= 8; i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		if m := hasLess(w, 0x20) | hasZero(w^(lsb*'"')) | hasZero(w^(lsb*'\\')); m != 0 {
+			// The lowest flagged byte is exact; higher ones may not be.
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return i
+}
+
+// lsb has the lowest bit of every byte of a word set.
+const lsb = 0x0101010101010101
+
+// hasZero is not zero when a byte of w is zero.
+func hasZero(w uint64) uint64 { return (w - lsb) &^ w & (lsb * 0x80) }
+
+// hasLess is not zero when a byte of w is less than n (n <= 128).
+func hasLess(w uint64, n uint64) uint64 { return (w - lsb*n) &^ w & (lsb * 0x80) }
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-func (s *scanner) digits() bool {
-	start := s.i
-	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
-		s.i++
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
 	}
-	return s.i > start
+	return i
 }
 
-// number skips a number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (s *scanner) number() bool {
-	s.eat('-')
-	switch c := s.peek(); {
-	case c == '0':
-		s.i++
-	case '1' <= c && c <= '9':
-		s.digits()
+// skipNumber skips a number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func skipNumber(b []byte, i int) int {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i == len(b):
+		return -1
+	case b[i] == '0':
+		i++
+	case '1' <= b[i] && b[i] <= '9':
+		i = skipDigits(b, i+1)
 	default:
-		return false
+		return -1
 	}
-	if s.eat('.') && !s.digits() {
-		return false
-	}
-	if s.eat('e') || s.eat('E') {
-		if !s.eat('+') {
-			s.eat('-')
+	if i < len(b) && b[i] == '.' {
+		j := skipDigits(b, i+1)
+		if j == i+1 {
+			return -1
 		}
-		if !s.digits() {
-			return false
-		}
+		i = j
 	}
-	return true
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := skipDigits(b, i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
 }
 
 // eventName returns the name a raw "event" value holds; ok is false when

@@ -491,60 +491,74 @@ var (
 // the goroutine that will. It returns an error only when the connection has
 // ended.
 func (s *session) dispatch(msg []byte) error {
-	c := s.c
+	q := s.r.route(msg)
+	switch {
+	case q.errs != nil:
+		return s.c.sendEvent(q.id, q.event, http.StatusBadRequest, *q.errs)
+	case q.cancel:
+		s.cancel(q.id)
+		return nil
+	case q.ev.open != nil:
+		return s.openStream(q.ev, q.id, q.data)
+	case s.sem != nil:
+		s.spawn(q.ev, q.id, q.data)
+		return nil
+	}
+	return s.answer(q.ev, q.id, q.data)
+}
+
+// routed is a client message, read and checked against the events.
+type routed struct {
+	ev     *event     // the event; nil for $cancel and on errors
+	id     []byte     // the raw id; nil when absent or invalid
+	event  []byte     // the replies' "event"; nil when it could not be read
+	data   []byte     // the raw data; {} when absent
+	errs   *ErrorList // the 400 that answers the message, if it is invalid
+	cancel bool       // $cancel
+}
+
+// route reads a client message and finds its event; it writes nothing.
+func (r *Router) route(msg []byte) (q routed) {
 	m, list := readMessage(msg)
 	if list != nil {
-		return c.sendEvent(nil, nil, http.StatusBadRequest, *list)
+		q.errs = list
+		return q
 	}
-	var (
-		ev     *event
-		quoted []byte // the reply's event, when it could be read
-		errs   []ErrorDetail
-		cancel bool
-	)
+	var errs []ErrorDetail
 	switch name, ok := eventName(m.event); {
 	case !ok:
 		errs = append(errs, errEventMissing)
 	case string(name) == "$cancel":
-		cancel, quoted = true, quotedCancel
+		q.cancel, q.event = true, quotedCancel
 	default:
-		ev = s.r.events[string(name)]
-		if ev != nil {
-			quoted = ev.quoted
+		q.ev = r.events[string(name)]
+		if q.ev != nil {
+			q.event = q.ev.quoted
 		} else {
-			errs = append(errs, s.r.unknown(name))
-			quoted, _ = json.Marshal(string(name))
+			errs = append(errs, r.unknown(name))
+			q.event, _ = json.Marshal(string(name))
 		}
 	}
-	id := m.id
+	q.id = m.id
 	switch {
-	case id != nil:
-		if d := checkID(id); d != nil {
+	case q.id != nil:
+		if d := checkID(q.id); d != nil {
 			errs = append(errs, *d)
-			id = nil
+			q.id = nil
 		}
-	case cancel || ev != nil && ev.open != nil:
+	case q.cancel || q.ev != nil && q.ev.open != nil:
 		errs = append(errs, errIDMissing)
 	}
-	switch {
-	case errs != nil:
-		return c.sendEvent(id, quoted, http.StatusBadRequest, ErrorList{Errors: errs})
-	case cancel:
-		s.cancel(id)
-		return nil
+	if errs != nil {
+		q.ev, q.cancel = nil, false
+		q.errs = &ErrorList{Errors: errs}
+		return q
 	}
-	data := m.data
-	if data == nil {
-		data = emptyObject
+	q.data = m.data
+	if q.data == nil {
+		q.data = emptyObject
 	}
-	switch {
-	case ev.open != nil:
-		return s.openStream(ev, id, data)
-	case s.sem != nil:
-		s.spawn(ev, id, data)
-		return nil
-	}
-	return s.answer(ev, id, data)
+	return q
 }
 
 // answer handles one request and sends its reply, all under one guard, as
