@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -795,5 +796,70 @@ func BenchmarkRouterRoundTrip(b *testing.B) {
 		b.Run(fmt.Sprintf("server=router/inflight=%d", depth), func(b *testing.B) {
 			runBenchMessages(b, router(), depth, rmsgs, rreplies)
 		})
+	}
+}
+
+// docWatch is the request of docs/protocol.md's stream.
+type docWatch struct {
+	Room   string `json:"room" validate:"required"`
+	Follow bool   `json:"follow"` // wait for more until the stream is cancelled
+}
+
+// TestProtocolDoc runs the examples of docs/protocol.md: in each block
+// that starts with a client message (→), every message is sent and every
+// reply (←) must come, byte for byte, in that order. Blocks of the Callback
+// section go to a Callback, the others to a Router with the events the
+// document names.
+func TestProtocolDoc(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("docs/protocol.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := newRtChat()
+	r := ws.NewRouter()
+	ws.On(r, "chat.send", ch.Send)
+	ws.On(r, "chat.history", ch.History)
+	ws.Stream(r, "chat.watch", func(ctx context.Context, in docWatch, send func(ChatMessage) error) error {
+		for _, m := range []ChatMessage{{Message: "Hi", User: "ana"}, {Message: "Hello", User: "bob"}} {
+			if err := send(m); err != nil {
+				return err
+			}
+		}
+		if in.Follow {
+			<-ctx.Done()
+		}
+		return nil
+	})
+	router := dial(t, r)
+	callback := dial(t, ws.Callback(nil, newChat().Receive, nil))
+
+	c, blocks := callback, 0
+	var block []string
+	for line := range strings.Lines(string(doc)) {
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case strings.HasPrefix(line, "## ws.Router"):
+			c = router
+		case line == "```json":
+			block = []string{}
+		case line == "```" && block != nil:
+			if len(block) > 0 && strings.HasPrefix(block[0], "→ ") {
+				for _, l := range block {
+					if msg, ok := strings.CutPrefix(l, "→ "); ok {
+						send(t, c, msg)
+					} else if want, ok := strings.CutPrefix(l, "← "); ok {
+						equal(t, "reply in docs/protocol.md", recv(t, c), want)
+					}
+				}
+				blocks++
+			}
+			block = nil
+		case block != nil:
+			block = append(block, line)
+		}
+	}
+	if blocks < 11 {
+		t.Fatalf("only %d blocks of docs/protocol.md were run", blocks)
 	}
 }
