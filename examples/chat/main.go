@@ -1,15 +1,21 @@
-// Chat is a small chat room served with typed WebSocket callbacks, and the
-// traditional echo endpoint of Cafeto beside it.
+// Chat is a small chat room served in the shapes of this module side by
+// side, with its page.
 //
 //	go run ./examples/chat            # then open http://localhost:8080
 //	go run ./examples/chat -addr :9000
 //
-// GET /chat takes {"message": "…", "user": "…"}, answers the sender with
-// {"statusCode": 200, "body": {"message": "…", "user": "…", "at": "…"}} and
-// pushes the same envelope to everyone else in the room; an invalid message
-// gets a 400 errorList. GET /echo answers every JSON message with
-// {"Hola": "Mundo"}. On SIGINT or SIGTERM the server closes every connection
-// with 1001 (going away), and the page reconnects when it is back.
+// GET /ws is the page's endpoint, a Router of typed events: chat.join picks
+// a name, once per connection and unique in the room; chat.send posts a
+// message under that name, replied to with 200 and pushed to the others as
+// chat.message; chat.history returns the last 50 messages; chat.typing is
+// pushed to the others; chat.watch streams who is online until $cancel.
+// GET /chat is the same room in the Callback shape: it takes
+// {"message": "…", "user": "…"} and answers the sender with
+// {"statusCode": 200, "body": {"message": "…", "user": "…", "time": "…"}}.
+// GET /echo answers every JSON message with {"Hola": "Mundo"}. An invalid
+// message gets a 400 errorList. On SIGINT or SIGTERM the server closes
+// every connection with 1001 (going away), and the page reconnects when it
+// is back.
 //
 // The app itself is in package chatapp; examples/chatnats serves it on
 // several servers that share their rooms over NATS.

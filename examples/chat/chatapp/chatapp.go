@@ -1,7 +1,10 @@
-// Package chatapp is the chat of examples/chat: a room served with typed
-// WebSocket callbacks, its page, and the traditional echo endpoint of Cafeto.
-// It is a package of its own so that examples/chatnats serves the same app
-// with its rooms shared over NATS.
+// Package chatapp is the chat of examples/chat: one room served in the
+// shapes of this module side by side, and its page. GET /ws is a
+// [ws.Router] of typed events (join, send, history, typing, and a stream of
+// the room's stats), the page's endpoint; GET /chat is a [ws.Callback]
+// (one request type, one reply type) in the same room; GET /echo is a
+// [ws.Handler], the traditional loop. It is a package of its own so that
+// examples/chatnats serves the same app with its rooms shared over NATS.
 package chatapp
 
 import (
@@ -13,10 +16,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/cafeto-go/ws"
 	"github.com/cafeto-go/ws/hub"
+	"github.com/go-playground/validator/v10"
 )
 
 //go:embed static
@@ -59,22 +65,45 @@ func NewServer(conns *ws.Group, h *hub.Hub) *http.Server {
 	}
 }
 
-// NewMux serves the page, the chat (its room kept in h) and the echo
-// endpoint. Every WebSocket connection is tracked in conns for the graceful
-// shutdown.
+// NewMux serves the page, the room (its members kept in h) on GET /ws and
+// GET /chat, and the echo endpoint. Every WebSocket connection is tracked
+// in conns for the graceful shutdown.
 func NewMux(conns *ws.Group, h *hub.Hub) *http.ServeMux {
 	page, err := fs.Sub(static, "static")
 	if err != nil {
 		panic(err)
 	}
-	logger := ws.WithLogger(slog.Default())
-	chat := &Chat{hub: h}
+	opts := []ws.Option{
+		ws.WithGroup(conns),
+		ws.WithLogger(slog.Default()),
+		ws.WithValidator(chatValidator()),
+		ws.WithTagError("notblank", "string_blank", "String should not be blank"),
+	}
+	chat := NewChat(h, opts...)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(page))
-	mux.Handle("GET /chat", ws.Callback(chat.Connect, chat.Receive, chat.Disconnect, ws.WithGroup(conns), logger))
-	mux.Handle("GET /echo", ws.Handler(echo, ws.WithGroup(conns), logger))
+	mux.Handle("GET /ws", chat.Router())
+	mux.Handle("GET /chat", ws.Callback(chat.Connect, chat.Receive, chat.Disconnect, opts...))
+	mux.Handle("GET /echo", ws.Handler(echo, opts[:2]...))
 	return mux
+}
+
+// chatValidator is the validator of the chat's requests: the package's
+// default (required structs) and the custom tag notblank, which refuses a
+// text made of spaces only. Its 400 is worded with [ws.WithTagError].
+var chatValidator = sync.OnceValue(func() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	if err := v.RegisterValidation("notblank", notBlank); err != nil {
+		panic(err)
+	}
+	return v
+})
+
+// notBlank reports whether a string holds something other than white
+// space.
+func notBlank(fl validator.FieldLevel) bool {
+	return strings.TrimSpace(fl.Field().String()) != ""
 }
 
 // echo is the traditional method: receive and send JSON yourself, with no
