@@ -45,7 +45,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// TestChat: two people join, talk, and each sees the other's messages.
+// TestChat: two people join, talk, and each sees the other's messages and
+// when the other is typing.
 func TestChat(t *testing.T) {
 	browser := newBrowser(t)
 	srv := startServer(t, "127.0.0.1:0")
@@ -58,6 +59,13 @@ func TestChat(t *testing.T) {
 	run(t, ben, seeFromOthers("Welcome, Ben. How is the new chat?"), say("Typed, validated and live. Love it!"))
 	run(t, ana, seeFromOthers("Typed, validated and live. Love it!"))
 
+	// Ben types without sending: Ana sees it.
+	run(t, ben, chromedp.SendKeys(chromedp.ID("message"), "Count me in for"))
+	run(t, ana,
+		waitFor(`document.getElementById("typing").textContent === %s`, "Ben is typing…"),
+		waitFor(`document.getElementById("online").textContent.startsWith(%s)`, "2 online: Ana, Ben"),
+	)
+
 	png, err := chromedp.Run(ana, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
@@ -66,10 +74,41 @@ func TestChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", *screenshot)
+
+	// Ben's message ends his typing on Ana's page.
+	run(t, ben, chromedp.Click(chromedp.ID("send")))
+	run(t, ana, seeFromOthers("Count me in for"), waitFor(`document.getElementById("typing").textContent === ""`))
 }
 
-// TestValidationError: an empty or over-long message goes to the server,
-// whose 400 errorList shows next to the input; nothing is posted.
+// TestHistoryAfterReload: a reloaded page joins again under its name and
+// shows the room's last messages, in order; a newcomer sees them before
+// picking a name.
+func TestHistoryAfterReload(t *testing.T) {
+	browser := newBrowser(t)
+	srv := startServer(t, "127.0.0.1:0")
+	ana := newPage(t, browser)
+	ben := newPage(t, ana)
+	run(t, ana, enter(srv.url(), "Ana"), say("One"))
+	run(t, ben, enter(srv.url(), "Ben"), say("Two"))
+	run(t, ana, seeFromOthers("Two"), say("Three"))
+
+	run(t, ana, chromedp.Reload(), waitJoined("Ana"),
+		waitFor(`[...document.querySelectorAll("#messages li")].map(li =>
+			(li.classList.contains("mine") ? "mine:" : "") + li.querySelector("p").textContent).join("|") === %s`,
+			"mine:One|Two|mine:Three"))
+	run(t, ana, say("Four"))
+	run(t, ben, seeFromOthers("Four"))
+
+	cleo := newPage(t, ana)
+	run(t, cleo, chromedp.Navigate(srv.url()), waitOpen(),
+		waitFor(`[...document.querySelectorAll("#messages li p")].map(p => p.textContent).join("|") === %s`,
+			"One|Two|Three|Four"),
+		waitFor(`!document.getElementById("join").hidden && document.getElementById("composer").hidden`))
+}
+
+// TestValidationError: an empty, blank or over-long message goes to the
+// server, whose 400 errorList shows next to the input; nothing is posted.
+// A name taken in the room shows its 409 next to the name.
 func TestValidationError(t *testing.T) {
 	browser := newBrowser(t)
 	srv := startServer(t, "127.0.0.1:0")
@@ -78,6 +117,7 @@ func TestValidationError(t *testing.T) {
 
 	for _, tt := range []struct{ message, want string }{
 		{"", "Field required"},
+		{"   ", "String should not be blank"},
 		{strings.Repeat("a", 501), "String should have at most 500 characters"},
 	} {
 		run(t, ana,
@@ -95,11 +135,51 @@ func TestValidationError(t *testing.T) {
 	if posted != 1 {
 		t.Errorf("%d messages posted, want only the valid one", posted)
 	}
+
+	other := newPage(t, ana)
+	run(t, other, chromedp.Navigate(srv.url()), waitOpen(),
+		chromedp.SendKeys(chromedp.ID("name"), "ana"),
+		chromedp.Click(chromedp.CSS("#join button")),
+		waitFor(`document.getElementById("join-error").textContent === %s &&
+			document.getElementById("name").getAttribute("aria-invalid") === "true" &&
+			document.getElementById("composer").hidden`,
+			`Name: The name "ana" is taken in this room: pick another one`),
+		setValue("name", ""),
+		chromedp.SendKeys(chromedp.ID("name"), "Anabel"),
+		chromedp.Click(chromedp.CSS("#join button")),
+		waitJoined("Anabel"),
+		say("Anabel here."))
+	run(t, ana, seeFromOthers("Anabel here."))
+}
+
+// TestRoomStream: the room's stats stream (chat.watch) shows who is online
+// as it changes; Stop ends it ($cancel) and Watch opens it again.
+func TestRoomStream(t *testing.T) {
+	browser := newBrowser(t)
+	srv := startServer(t, "127.0.0.1:0")
+	ana := newPage(t, browser)
+	ben := newPage(t, ana)
+	run(t, ana, enter(srv.url(), "Ana"), roomSays("1 online: Ana · 1 connection · 0 messages"))
+	run(t, ben, enter(srv.url(), "Ben"), say("Hi"))
+	run(t, ana, roomSays("2 online: Ana, Ben · 2 connections · 1 message"))
+
+	run(t, ana,
+		chromedp.Click(chromedp.ID("watch")),
+		// "stopped" once the stream's final reply has come back.
+		waitFor(`document.getElementById("room").dataset.state === "stopped" &&
+			document.getElementById("online").textContent === "Room stats are off" &&
+			document.getElementById("watch").textContent === "Watch"`),
+		chromedp.Click(chromedp.ID("watch")),
+		roomSays("2 online: Ana, Ben · 2 connections · 1 message"))
+	if err := chromedp.Cancel(ben); err != nil { // closes Ben's tab
+		t.Fatal(err)
+	}
+	run(t, ana, roomSays("1 online: Ana · 1 connection · 1 message"))
 }
 
 // TestReconnect: the server stops (SIGTERM: its clients get 1001) and
 // starts again on the same address; the pages say so, reconnect by
-// themselves and chat again.
+// themselves, join again under their names and chat again.
 func TestReconnect(t *testing.T) {
 	browser := newBrowser(t)
 	srv := startServer(t, "127.0.0.1:0")
@@ -117,20 +197,20 @@ func TestReconnect(t *testing.T) {
 	}
 
 	startServer(t, srv.addr) // on the same address; its cleanup stops it
-	run(t, ana, waitOpen(), say("After"))
-	run(t, ben, waitOpen(), say("After too"))
-	run(t, ana, seeFromOthers("After too"), say("We are back."))
+	run(t, ana, waitJoined("Ana"), say("After"))
+	run(t, ben, waitJoined("Ben"), say("After too"))
+	run(t, ana, seeFromOthers("After too"), say("We are back."),
+		roomSays("2 online: Ana, Ben · 2 connections · 3 messages"))
 	run(t, ben, seeFromOthers("We are back."))
 }
 
-// enter opens the page, picks a name and waits for the connection.
+// enter opens the page, picks a name and waits until the page has joined.
 func enter(url, name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
 		chromedp.Navigate(url),
 		chromedp.SendKeys(chromedp.ID("name"), name),
 		chromedp.Click(chromedp.CSS("#join button")),
-		chromedp.WaitVisible(chromedp.ID("composer")),
-		waitOpen(),
+		waitJoined(name),
 	)
 }
 
@@ -138,10 +218,25 @@ func waitOpen() chromedp.Action[chromedp.Void] {
 	return waitFor(`document.getElementById("status").dataset.state === "open"`)
 }
 
+// waitJoined waits until the page is connected and has joined as name: the
+// server has answered chat.join, which enables Send.
+func waitJoined(name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		waitOpen(),
+		waitFor(`!document.getElementById("composer").hidden &&
+			!document.getElementById("send").disabled &&
+			document.getElementById("me").textContent === %s`, name),
+	)
+}
+
+// roomSays waits until the room's stats stream shows text.
+func roomSays(text string) chromedp.Action[chromedp.Void] {
+	return waitFor(`document.getElementById("room").dataset.state === "watching" &&
+		document.getElementById("online").textContent === %s`, text)
+}
+
 // say sends a message and waits until the server has accepted it: the page
-// shows it as its own and empties the input. A page that has had one
-// message accepted is in the room, since Connect runs before the first
-// message is read.
+// shows it as its own and empties the input.
 func say(message string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
 		paste(""),
@@ -158,8 +253,11 @@ func seeFromOthers(message string) chromedp.Action[chromedp.Void] {
 }
 
 // paste puts text into the message input at once, as a paste would.
-func paste(text string) chromedp.Action[chromedp.Void] {
-	set := chromedp.Evaluate[string](js(`document.getElementById("message").value = %s`, text))
+func paste(text string) chromedp.Action[chromedp.Void] { return setValue("message", text) }
+
+// setValue sets the value of the input whose id is id.
+func setValue(id, text string) chromedp.Action[chromedp.Void] {
+	set := chromedp.Evaluate[string](js(`document.getElementById(%s).value = %s`, id, text))
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		_, err := set(ctx, t)
 		return chromedp.Void{}, err
@@ -190,8 +288,21 @@ func run(t *testing.T, page context.Context, actions ...chromedp.Action[chromedp
 	ctx, cancel := context.WithTimeout(page, time.Minute)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v; the page shows %s", err, shows(page))
 	}
+}
+
+// shows describes what the page shows, for a failure's message.
+func shows(page context.Context) string {
+	ctx, cancel := context.WithTimeout(page, 5*time.Second)
+	defer cancel()
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(Object.fromEntries(
+		["status", "room", "online", "typing", "error", "join-error", "me"].map(id => [id, document.getElementById(id)?.textContent])
+			.concat([["messages", [...document.querySelectorAll("#messages li p")].map(p => p.textContent)]])))`))
+	if err != nil {
+		return "(unknown: " + err.Error() + ")"
+	}
+	return text
 }
 
 // newBrowser starts a headless Chromium with a fresh profile for the test.
