@@ -153,7 +153,7 @@ function show({ message, user, time }) {
   let next = null;
   for (let li = list.lastElementChild; li && Number(li.dataset.at) > at; li = li.previousElementSibling) next = li;
   list.insertBefore(item, next);
-  item.scrollIntoView({ block: "end" });
+  if (!next) list.scrollTop = list.scrollHeight;
 }
 
 // colorOf picks a color for a name, the same one every time.
