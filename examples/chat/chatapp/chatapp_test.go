@@ -15,22 +15,11 @@ import (
 	"github.com/cafeto-go/ws"
 	"github.com/cafeto-go/ws/examples/chat/chatapp"
 	"github.com/cafeto-go/ws/hub"
+	"github.com/cafeto-go/ws/wsclient"
+	"github.com/cafeto-go/ws/wstest"
 	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 )
-
-// wantRefusal fails the test unless f is a reply with status and one
-// errorList entry of type typ at loc.
-func wantRefusal(t *testing.T, f frame, status int, loc []any, typ string) ws.ErrorDetail {
-	t.Helper()
-	if f.StatusCode != status {
-		t.Fatalf("%s: want status %d", f.raw, status)
-	}
-	errs := f.errors(t)
-	if len(errs) != 1 || errs[0].Type != typ || !reflect.DeepEqual(errs[0].Loc, loc) || errs[0].Msg == "" {
-		t.Fatalf("%s: want one error of type %q at %v", f.raw, typ, loc)
-	}
-	return errs[0]
-}
 
 // TestSendStampsTheJoinedName: chat.send replies 200 with the message under
 // the name the connection joined with, whatever "user" the data names, and
@@ -41,29 +30,29 @@ func TestSendStampsTheJoinedName(t *testing.T) {
 	ana := joined(t, srv, "Ana")
 	ben := joined(t, srv, "Ben")
 
-	r := ana.call("chat.send", map[string]string{"message": "Hola, Ben", "user": "Ben"})
-	got := message(t, r)
-	if r.StatusCode != 200 || r.Event != "chat.send" || got.Message != "Hola, Ben" || got.User != "Ana" {
-		t.Fatalf("reply %s: want 200 with Ana's message", r.raw)
+	raw, err := wsclient.Call[json.RawMessage](t.Context(), ana.Client, "chat.send",
+		map[string]string{"message": "Hola, Ben", "user": "Ben"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got.Time.IsZero() || got.Time.Location() != time.UTC {
-		t.Errorf("reply %s: want the time in UTC", r.raw)
+	var got chatapp.ChatMessage
+	var fields map[string]any
+	json.Unmarshal(raw, &got)
+	json.Unmarshal(raw, &fields)
+	if got.Message != "Hola, Ben" || got.User != "Ana" || got.Time.IsZero() || got.Time.Location() != time.UTC {
+		t.Fatalf("reply %s: want Ana's message, with its time in UTC", raw)
 	}
-	var raw map[string]any
-	json.Unmarshal(r.Body, &raw)
-	if _, ok := raw["time"].(string); !ok || len(raw) != 3 {
-		t.Errorf("body %s: want message, user and time", r.Body)
+	if _, ok := fields["time"].(string); !ok || len(fields) != 3 {
+		t.Errorf("body %s: want message, user and time", raw)
 	}
-
-	p := ben.push()
-	if p.Event != "chat.message" || p.StatusCode != 200 || string(p.Body) != string(r.Body) {
-		t.Fatalf("Ben got %s, want chat.message with the body of Ana's reply %s", p.raw, r.Body)
+	if m := ben.message(); m != got {
+		t.Fatalf("Ben got %+v, want Ana's message %+v", m, got)
 	}
 	// The hub queues each member's pushes in order: had Ana been sent her
 	// own message, it would come before Ben's.
-	ben.call("chat.send", map[string]string{"message": "Hi Ana"})
-	if p := ana.push(); message(t, p).Message != "Hi Ana" {
-		t.Errorf("Ana's first push is %s, want Ben's message only", p.raw)
+	ben.send("Hi Ana")
+	if m := ana.message(); m.Message != "Hi Ana" || m.User != "Ben" {
+		t.Errorf("Ana's first push is %+v, want Ben's message only", m)
 	}
 }
 
@@ -72,19 +61,24 @@ func TestSendStampsTheJoinedName(t *testing.T) {
 func TestJoin(t *testing.T) {
 	t.Parallel()
 	srv, _ := newServer(t)
+	ctx := t.Context()
+	join := func(c *client, user string) (chatapp.Joined, error) {
+		return wsclient.Call[chatapp.Joined](ctx, c.Client, "chat.join", chatapp.JoinRequest{User: user})
+	}
 	ana := dial(t, srv, "/ws")
-	r := ana.call("chat.join", map[string]string{"user": "  Ana "})
-	if r.StatusCode != 200 || string(r.Body) != `{"user":"Ana"}` {
-		t.Fatalf("join: %s, want 200 with the trimmed name", r.raw)
+	if j, err := join(ana, "  Ana "); err != nil || j.User != "Ana" {
+		t.Fatalf("join: %+v, %v; want the trimmed name", j, err)
 	}
-	if r := ana.call("chat.join", map[string]string{"user": "Ana"}); r.StatusCode != 200 {
-		t.Errorf("joining again with the same name: %s, want 200", r.raw)
+	if j, err := join(ana, "Ana"); err != nil || j.User != "Ana" {
+		t.Errorf("joining again with the same name: %+v, %v", j, err)
 	}
-	wantRefusal(t, ana.call("chat.join", map[string]string{"user": "Anabel"}), 409, []any{"user"}, "already_joined")
+	_, err := join(ana, "Anabel")
+	refused(t, err, 409, []any{"user"}, "already_joined")
 
 	other := dial(t, srv, "/ws")
 	for _, name := range []string{"Ana", "ana", " ANA"} {
-		d := wantRefusal(t, other.call("chat.join", map[string]string{"user": name}), 409, []any{"user"}, "name_taken")
+		_, err := join(other, name)
+		d := refused(t, err, 409, []any{"user"}, "name_taken")
 		if !strings.Contains(d.Msg, `"`+strings.TrimSpace(name)+`"`) {
 			t.Errorf("409 for %q says %q: want the name in it", name, d.Msg)
 		}
@@ -92,21 +86,19 @@ func TestJoin(t *testing.T) {
 
 	// Once Ana's connection has ended, the room's stats no longer list her
 	// and her name is free.
-	watch := other.request("chat.watch", map[string]any{})
-	ana.conn.Close(websocket.StatusNormalClosure, "")
-	for {
-		f := other.reply(watch)
-		var stats chatapp.RoomStats
-		json.Unmarshal(f.Body, &stats)
-		if !f.More {
-			t.Fatalf("the stream ended: %s", f.raw)
+	ana.Close()
+	wait, cancel := context.WithTimeout(ctx, wstest.Timeout) // keeps a broken test from hanging
+	defer cancel()
+	for stats, err := range wsclient.Stream[chatapp.RoomStats](wait, other.Client, "chat.watch", chatapp.WatchRequest{}) {
+		if err != nil {
+			t.Fatal(err)
 		}
 		if !slices.Contains(stats.Online, "Ana") {
 			break
 		}
 	}
-	if r := other.call("chat.join", map[string]string{"user": "ana"}); r.StatusCode != 200 {
-		t.Errorf("join with a freed name: %s", r.raw)
+	if _, err := join(other, "ana"); err != nil {
+		t.Errorf("join with a freed name: %v", err)
 	}
 }
 
@@ -115,22 +107,24 @@ func TestJoin(t *testing.T) {
 func TestNotJoined(t *testing.T) {
 	t.Parallel()
 	srv, _ := newServer(t)
+	ctx := t.Context()
 	lurker := dial(t, srv, "/ws")
 	ben := joined(t, srv, "Ben")
-	d := wantRefusal(t, lurker.call("chat.send", map[string]string{"message": "Hi", "user": "Ben"}), 403, []any{}, "not_joined")
-	if !strings.Contains(d.Msg, "chat.join") {
+	_, err := wsclient.Call[chatapp.ChatMessage](ctx, lurker.Client, "chat.send", map[string]string{"message": "Hi", "user": "Ben"})
+	if d := refused(t, err, 403, []any{}, "not_joined"); !strings.Contains(d.Msg, "chat.join") {
 		t.Errorf("403 says %q: want it to name chat.join", d.Msg)
 	}
-	wantRefusal(t, lurker.call("chat.typing", map[string]any{}), 403, []any{}, "not_joined")
-	if r := lurker.call("chat.history", map[string]any{}); r.StatusCode != 200 || string(r.Body) != "[]" {
-		t.Errorf("history: %s, want 200 and []", r.raw)
+	_, err = wsclient.Call[any](ctx, lurker.Client, "chat.typing", chatapp.TypingRequest{})
+	refused(t, err, 403, []any{}, "not_joined")
+	if h, err := wsclient.Call[json.RawMessage](ctx, lurker.Client, "chat.history", chatapp.HistoryRequest{}); err != nil || string(h) != "[]" {
+		t.Errorf("history: %s, %v; want []", h, err)
 	}
 
 	// Nothing reached Ben: his first push is the lurker's own, once joined.
-	lurker.call("chat.join", map[string]string{"user": "Lu"})
-	lurker.call("chat.send", map[string]string{"message": "joined now"})
-	if p := ben.push(); p.Event != "chat.message" || message(t, p).Message != "joined now" {
-		t.Errorf("Ben's first push is %s, want the message sent after joining", p.raw)
+	wsclient.Call[chatapp.Joined](ctx, lurker.Client, "chat.join", chatapp.JoinRequest{User: "Lu"})
+	lurker.send("joined now")
+	if m := ben.message(); m.Message != "joined now" || m.User != "Lu" {
+		t.Errorf("Ben's first push is %+v, want the message sent after joining", m)
 	}
 }
 
@@ -144,21 +138,16 @@ func TestHistory(t *testing.T) {
 	const sent = 55
 	for i := range sent {
 		if i%5 == 4 {
-			if f := old.callback(chatapp.ChatRequest{Message: fmt.Sprint(i), User: "Cleo"}); f.StatusCode != 200 {
-				t.Fatalf("/chat: %s", f.raw)
-			}
-			continue
-		}
-		if r := ana.call("chat.send", map[string]string{"message": fmt.Sprint(i)}); r.StatusCode != 200 {
-			t.Fatalf("send: %s", r.raw)
+			old.post("Cleo", fmt.Sprint(i))
+		} else {
+			ana.send(fmt.Sprint(i))
 		}
 	}
 
 	for _, tt := range []struct{ limit, want int }{{0, 50}, {50, 50}, {3, 3}} {
-		r := ana.call("chat.history", map[string]int{"limit": tt.limit})
-		var got []chatapp.ChatMessage
-		if err := json.Unmarshal(r.Body, &got); err != nil || r.StatusCode != 200 || len(got) != tt.want {
-			t.Fatalf("history, limit %d: %d messages, want %d (%s)", tt.limit, len(got), tt.want, r.raw)
+		got, err := wsclient.Call[[]chatapp.ChatMessage](t.Context(), ana.Client, "chat.history", chatapp.HistoryRequest{Limit: tt.limit})
+		if err != nil || len(got) != tt.want {
+			t.Fatalf("history, limit %d: %d messages, %v; want %d", tt.limit, len(got), err, tt.want)
 		}
 		for i, m := range got {
 			n := sent - tt.want + i
@@ -171,7 +160,8 @@ func TestHistory(t *testing.T) {
 			}
 		}
 	}
-	wantRefusal(t, ana.call("chat.history", map[string]int{"limit": 51}), 400, []any{"limit"}, "less_than_equal")
+	_, err := wsclient.Call[[]chatapp.ChatMessage](t.Context(), ana.Client, "chat.history", chatapp.HistoryRequest{Limit: 51})
+	refused(t, err, 400, []any{"limit"}, "less_than_equal")
 }
 
 // TestTyping: chat.typing reaches the others on /ws as chat.typing with the
@@ -182,67 +172,110 @@ func TestTyping(t *testing.T) {
 	ana := joined(t, srv, "Ana")
 	ben := joined(t, srv, "Ben")
 	old := dial(t, srv, "/chat")
-	old.callback(chatapp.ChatRequest{Message: "here", User: "Cleo"})
-	ana.push()
-	ben.push()
+	old.post("Cleo", "here") // Connect has run: the /chat client is in the room
+	ana.message()
+	ben.message()
 
-	if r := ana.call("chat.typing", map[string]any{}); r.StatusCode != 204 || string(r.Body) != "null" {
-		t.Fatalf("typing: %s, want 204", r.raw)
+	env, err := wsclient.Call[ws.StatusEnvelope[json.RawMessage]](t.Context(), ana.Client, "chat.typing", chatapp.TypingRequest{})
+	if err != nil || env.StatusCode != 204 {
+		t.Fatalf("typing: %+v, %v; want 204", env, err)
 	}
-	if p := ben.push(); p.Event != "chat.typing" || p.StatusCode != 200 || string(p.Body) != `{"user":"Ana"}` {
-		t.Errorf("Ben got %s, want chat.typing from Ana", p.raw)
+	if p := ben.push(); p.Event != "chat.typing" || p.Status != 200 || string(p.Body) != `{"user":"Ana"}` {
+		t.Errorf("Ben got %q %d %s, want chat.typing from Ana", p.Event, p.Status, p.Body)
 	}
 	// Each member's pushes are queued in order: a typing push to Ana or to
 	// the /chat client would come before Ben's message.
-	ben.call("chat.send", map[string]string{"message": "typed"})
-	if f := old.read(); f.Event != "chat.message" || message(t, f).Message != "typed" {
-		t.Errorf("/chat client got %s, want the message and no typing", f.raw)
+	ben.send("typed")
+	if m := old.message(); m.Message != "typed" {
+		t.Errorf("/chat client got %+v, want the message and no typing", m)
 	}
-	if p := ana.push(); p.Event != "chat.message" {
-		t.Errorf("Ana got %s, want Ben's message and not her own typing", p.raw)
+	if m := ana.message(); m.Message != "typed" {
+		t.Errorf("Ana got %+v, want Ben's message and not her own typing", m)
 	}
 }
 
 // TestWatch: chat.watch streams the room's stats, with each change, until
-// $cancel ends it with a final 200.
+// the client stops it.
 func TestWatch(t *testing.T) {
 	t.Parallel()
 	srv, _ := newServer(t)
 	w := dial(t, srv, "/ws")
-	id := w.request("chat.watch", map[string]any{})
-	until := func(ok func(chatapp.RoomStats) bool) chatapp.RoomStats {
-		t.Helper()
-		for {
-			f := w.reply(id)
-			var s chatapp.RoomStats
-			if err := json.Unmarshal(f.Body, &s); err != nil || !f.More || f.StatusCode != 200 || f.Event != "chat.watch" {
-				t.Fatalf("stream item %s: %v", f.raw, err)
+	var ben, ana *client
+	step := 0
+	wait, cancel := context.WithTimeout(t.Context(), wstest.Timeout) // keeps a broken test from hanging
+	defer cancel()
+	for s, err := range wsclient.Stream[chatapp.RoomStats](wait, w.Client, "chat.watch", chatapp.WatchRequest{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case step == 0:
+			if s.Online == nil || len(s.Online) != 0 || s.Connections != 1 || s.Messages != 0 {
+				t.Errorf("first item %+v: want nobody online, one connection, no messages", s)
 			}
-			if ok(s) {
-				return s
+			ben = dial(t, srv, "/ws")
+			ana = dial(t, srv, "/ws")
+			step++
+		case step == 1 && s.Connections == 3:
+			// Nothing but the joins changes the stats from here.
+			for _, c := range []struct {
+				*client
+				name string
+			}{{ben, "Ben"}, {ana, "Ana"}} {
+				if _, err := wsclient.Call[chatapp.Joined](t.Context(), c.Client, "chat.join", chatapp.JoinRequest{User: c.name}); err != nil {
+					t.Fatal(err)
+				}
 			}
+			step++
+		case step == 2 && slices.Equal(s.Online, []string{"Ana", "Ben"}):
+			ben.send("counted")
+			step++
+		case step == 3 && s.Messages == 1:
+			step++
+		}
+		if step == 4 {
+			break // $cancel
 		}
 	}
-	first := until(func(chatapp.RoomStats) bool { return true })
-	if first.Online == nil || len(first.Online) != 0 || first.Connections != 1 || first.Messages != 0 {
-		t.Errorf("first item %+v: want nobody online, one connection, no messages", first)
+	if step != 4 {
+		t.Fatalf("the stream ended at step %d", step)
 	}
-	ben := joined(t, srv, "Ben")
-	joined(t, srv, "Ana")
-	until(func(s chatapp.RoomStats) bool {
-		return slices.Equal(s.Online, []string{"Ana", "Ben"}) && s.Connections == 3
-	})
-	ben.call("chat.send", map[string]string{"message": "counted"})
-	until(func(s chatapp.RoomStats) bool { return s.Messages == 1 })
+}
 
-	w.send(map[string]string{"event": "$cancel", "id": id})
+// TestWatchCancel: $cancel ends the stream with a final 200 without "more",
+// on the wire the page reads.
+func TestWatchCancel(t *testing.T) {
+	t.Parallel()
+	srv, _ := newServer(t)
+	c, _, err := websocket.Dial(t.Context(), srv.URL+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	type frame struct {
+		ID         string          `json:"id"`
+		StatusCode int             `json:"statusCode"`
+		Body       json.RawMessage `json:"body"`
+		More       bool            `json:"more"`
+	}
+	read := func() frame {
+		var f frame
+		if err := wsjson.Read(t.Context(), c, &f); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	wsjson.Write(t.Context(), c, map[string]any{"event": "chat.watch", "id": "w", "data": struct{}{}})
+	if f := read(); f.ID != "w" || !f.More {
+		t.Fatalf("first item %+v", f)
+	}
+	wsjson.Write(t.Context(), c, map[string]any{"event": "$cancel", "id": "w"})
 	for {
-		f := w.reply(id)
-		if !f.More {
-			if f.StatusCode != 200 || string(f.Body) != "null" {
-				t.Errorf("final reply %s: want 200 and null", f.raw)
+		if f := read(); !f.More {
+			if f.ID != "w" || f.StatusCode != 200 || string(f.Body) != "null" {
+				t.Errorf("final reply %+v: want 200 and null", f)
 			}
-			break
+			return
 		}
 	}
 }
@@ -258,14 +291,14 @@ func TestValidation(t *testing.T) {
 		data  any
 		want  ws.ErrorDetail
 	}{
-		{"blank message", "chat.send", map[string]string{"message": " \t\n "}, blank},
-		{"empty message", "chat.send", map[string]string{"message": ""},
+		{"blank message", "chat.send", chatapp.SendRequest{Message: " \t\n "}, blank},
+		{"empty message", "chat.send", chatapp.SendRequest{Message: ""},
 			ws.ErrorDetail{Loc: []any{"message"}, Type: "missing", Msg: "Field required"}},
-		{"long message", "chat.send", map[string]string{"message": strings.Repeat("a", 501)},
+		{"long message", "chat.send", chatapp.SendRequest{Message: strings.Repeat("a", 501)},
 			ws.ErrorDetail{Loc: []any{"message"}, Type: "string_too_long", Msg: "String should have at most 500 characters"}},
-		{"blank name", "chat.join", map[string]string{"user": "\u00a0 "},
+		{"blank name", "chat.join", chatapp.JoinRequest{User: "\u00a0 "},
 			ws.ErrorDetail{Loc: []any{"user"}, Type: "string_blank", Msg: "String should not be blank"}},
-		{"long name", "chat.join", map[string]string{"user": strings.Repeat("a", 33)},
+		{"long name", "chat.join", chatapp.JoinRequest{User: strings.Repeat("a", 33)},
 			ws.ErrorDetail{Loc: []any{"user"}, Type: "string_too_long", Msg: "String should have at most 32 characters"}},
 		{"/chat: blank message", "", chatapp.ChatRequest{Message: "   ", User: "Cleo"}, blank},
 		{"/chat: empty message", "", chatapp.ChatRequest{Message: "", User: "Cleo"},
@@ -280,21 +313,21 @@ func TestValidation(t *testing.T) {
 	ana := joined(t, srv, "Ana")
 	old := dial(t, srv, "/chat")
 	for _, tt := range tests {
-		var f frame
+		var err error
 		if tt.event == "" {
-			f = old.callback(tt.data)
+			_, err = wsclient.Send[chatapp.ChatMessage](t.Context(), old.Client, tt.data)
 		} else {
-			f = ana.call(tt.event, tt.data)
+			_, err = wsclient.Call[json.RawMessage](t.Context(), ana.Client, tt.event, tt.data)
 		}
-		if errs := f.errors(t); f.StatusCode != 400 || len(errs) != 1 || !reflect.DeepEqual(errs[0], tt.want) {
-			t.Errorf("%s: got %s, want a 400 with %+v", tt.name, f.raw, tt.want)
+		if got := refused(t, err, 400, tt.want.Loc, tt.want.Type); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
 		}
 	}
 
 	// Refused messages reach nobody, and the connections stay open.
-	ana.call("chat.send", map[string]string{"message": "valid"})
-	if p := ben.push(); message(t, p).Message != "valid" {
-		t.Errorf("Ben got %s, want only the valid message", p.raw)
+	ana.send("valid")
+	if m := ben.message(); m.Message != "valid" {
+		t.Errorf("Ben got %+v, want only the valid message", m)
 	}
 }
 
@@ -308,43 +341,52 @@ func TestChatAndWsShareTheRoom(t *testing.T) {
 	ben := joined(t, srv, "Ben")
 	old := dial(t, srv, "/chat")
 
-	r := old.callback(chatapp.ChatRequest{Message: "from /chat", User: "Cleo"})
-	if got := message(t, r); r.StatusCode != 200 || r.Event != "" || got.User != "Cleo" || got.Message != "from /chat" {
-		t.Fatalf("/chat reply %s: want the 200 envelope of Cleo's message", r.raw)
+	if got := old.post("Cleo", "from /chat"); got.User != "Cleo" || got.Message != "from /chat" {
+		t.Fatalf("/chat reply %+v: want Cleo's message", got)
 	}
-	if p := ana.push(); p.Event != "chat.message" || string(p.Body) != string(r.Body) {
-		t.Fatalf("Ana got %s, want chat.message with %s", p.raw, r.Body)
+	if m := ana.message(); m.User != "Cleo" || m.Message != "from /chat" {
+		t.Fatalf("Ana got %+v, want Cleo's message", m)
 	}
+	ben.message()
 
-	sent := ana.call("chat.send", map[string]string{"message": "from /ws"})
-	push := old.read()
-	if push.Event != "chat.message" || push.StatusCode != 200 || push.ID != nil || string(push.Body) != string(sent.Body) {
-		t.Fatalf("/chat client got %s, want the chat.message push of %s", push.raw, sent.Body)
+	sent := ana.send("from /ws")
+	push := old.push()
+	var m chatapp.ChatMessage
+	json.Unmarshal(push.Body, &m)
+	if push.Event != "chat.message" || push.Status != 200 || m != sent {
+		t.Fatalf("/chat client got %q %d %s, want the chat.message push of %+v", push.Event, push.Status, push.Body, sent)
 	}
-	if b := ben.next(func(f frame) bool { return message(t, f).Message == "from /ws" }); string(b.raw) != string(push.raw) {
-		t.Errorf("/chat client got %s, /ws client %s: want the same push", push.raw, b.raw)
+	if b := ben.push(); b.Event != push.Event || string(b.Body) != string(push.Body) {
+		t.Errorf("/chat client got %s, /ws client %s: want the same push", push.Body, b.Body)
 	}
 
 	for _, name := range []string{"Ana", " ana"} {
-		wantRefusal(t, old.callback(chatapp.ChatRequest{Message: "I am Ana", User: name}), 409, []any{"user"}, "name_taken")
+		_, err := wsclient.Send[chatapp.ChatMessage](t.Context(), old.Client, chatapp.ChatRequest{Message: "I am Ana", User: name})
+		refused(t, err, 409, []any{"user"}, "name_taken")
 	}
-	// Nothing reached Ben: his next message from the room is Ana's.
-	ana.call("chat.send", map[string]string{"message": "the real Ana"})
-	if p := ben.next(func(f frame) bool {
-		return message(t, f).Message != "from /ws" && message(t, f).Message != "from /chat"
-	}); message(t, p).Message != "the real Ana" {
-		t.Errorf("Ben got %s, want the real Ana's message", p.raw)
+	// Nothing reached Ben: his next message is the real Ana's.
+	ana.send("the real Ana")
+	if m := ben.message(); m.Message != "the real Ana" {
+		t.Errorf("Ben got %+v, want the real Ana's message", m)
 	}
 }
 
+// TestEcho: GET /echo answers every JSON message with {"Hola":"Mundo"},
+// read with a plain client: no envelope.
 func TestEcho(t *testing.T) {
 	t.Parallel()
 	srv, _ := newServer(t)
-	c := dial(t, srv, "/echo")
+	c, _, err := websocket.Dial(t.Context(), srv.URL+"/echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
 	for _, msg := range []any{map[string]string{"message": "Hi"}, []int{1, 2}} {
-		c.send(msg)
-		if f := c.read(); string(f.raw) != `{"Hola":"Mundo"}` {
-			t.Errorf("echo answered %s", f.raw)
+		if err := wsjson.Write(t.Context(), c, msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, data, err := c.Read(t.Context()); err != nil || string(data) != `{"Hola":"Mundo"}` {
+			t.Errorf("echo answered %s, %v", data, err)
 		}
 	}
 }
@@ -353,7 +395,7 @@ func TestPage(t *testing.T) {
 	t.Parallel()
 	srv, _ := newServer(t)
 	for _, path := range []string{"/", "/app.js", "/style.css"} {
-		resp, err := http.Get(srv.URL + path)
+		resp, err := http.Get(srv.Server.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -365,32 +407,38 @@ func TestPage(t *testing.T) {
 	}
 }
 
-// TestShutdownSendsGoingAway: the group's shutdown closes /ws, /chat and
-// /echo connections with 1001, streams included.
+// TestShutdownSendsGoingAway: the group's shutdown closes /ws (with a
+// stream open), /chat and /echo connections with 1001.
 func TestShutdownSendsGoingAway(t *testing.T) {
 	t.Parallel()
 	srv, conns := newServer(t)
 	live := joined(t, srv, "Ana")
-	watch := live.request("chat.watch", map[string]any{})
-	live.reply(watch)
+	streaming := make(chan struct{}, 1)
+	go func() {
+		for range wsclient.Stream[chatapp.RoomStats](t.Context(), live.Client, "chat.watch", chatapp.WatchRequest{}) {
+			select {
+			case streaming <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	<-streaming
 	old := dial(t, srv, "/chat")
-	old.callback(chatapp.ChatRequest{Message: "hello", User: "Cleo"})
-	echo := dial(t, srv, "/echo")
-	echo.send(map[string]string{"x": "y"})
-	echo.read()
+	old.post("Cleo", "hello")
+	echo, _, err := websocket.Dial(t.Context(), srv.URL+"/echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer echo.CloseNow()
+	wsjson.Write(t.Context(), echo, "hi")
+	echo.Read(t.Context())
 
 	done := make(chan error, 1)
 	go func() { done <- conns.Shutdown(context.Background()) }()
-	for _, c := range []*client{live, old, echo} {
-		for {
-			_, _, err := c.conn.Read(t.Context())
-			if err != nil {
-				if websocket.CloseStatus(err) != websocket.StatusGoingAway {
-					t.Errorf("read after shutdown: %v, want close 1001", err)
-				}
-				break
-			}
-		}
+	wstest.Closed(t, live.Client, ws.StatusGoingAway)
+	wstest.Closed(t, old.Client, ws.StatusGoingAway)
+	if _, _, err := echo.Read(t.Context()); websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Errorf("/echo read after shutdown: %v, want close 1001", err)
 	}
 	if err := <-done; err != nil {
 		t.Errorf("Shutdown: %v", err)
