@@ -118,7 +118,8 @@ func (c *Chat) stats() (RoomStats, <-chan struct{}) {
 }
 
 // post keeps msg in the history and pushes it to everyone in the room but
-// the sender. History and pushes keep one order: the room's.
+// the sender. Both happen under c.mu, so the history keeps the order in
+// which the room's members get the pushes.
 func (c *Chat) post(ctx context.Context, msg ChatMessage) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -73,19 +73,18 @@ func NewMux(conns *ws.Group, h *hub.Hub) *http.ServeMux {
 	if err != nil {
 		panic(err)
 	}
-	opts := []ws.Option{
-		ws.WithGroup(conns),
-		ws.WithLogger(slog.Default()),
+	group, logger := ws.WithGroup(conns), ws.WithLogger(slog.Default())
+	validated := []ws.Option{group, logger,
 		ws.WithValidator(chatValidator()),
 		ws.WithTagError("notblank", "string_blank", "String should not be blank"),
 	}
-	chat := NewChat(h, opts...)
+	chat := NewChat(h, validated...)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(page))
 	mux.Handle("GET /ws", chat.Router())
-	mux.Handle("GET /chat", ws.Callback(chat.Connect, chat.Receive, chat.Disconnect, opts...))
-	mux.Handle("GET /echo", ws.Handler(echo, opts[:2]...))
+	mux.Handle("GET /chat", ws.Callback(chat.Connect, chat.Receive, chat.Disconnect, validated...))
+	mux.Handle("GET /echo", ws.Handler(echo, group, logger))
 	return mux
 }
 

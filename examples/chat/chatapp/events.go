@@ -24,8 +24,9 @@ type Joined struct {
 	User string `json:"user"`
 }
 
-// SendRequest is the data of chat.send. A "user" member is not part of it,
-// so a client that sends one is ignored: the server stamps the joined name.
+// SendRequest is the data of chat.send. It has no "user": one that a client
+// sends is ignored, and the server stamps the name the connection joined
+// with.
 type SendRequest struct {
 	Message string `json:"message" validate:"required,notblank,max=500"`
 }
