@@ -73,6 +73,9 @@ type Conn struct {
 	state  atomic.Uint32 // busy and draining bits, for graceful shutdown
 	manual bool          // made by Accept: Close releases it
 
+	rate *rateState  // the rate limits' state; nil without WithRateLimit
+	gone atomic.Bool // released: the observers' End has run
+
 	cmu    sync.Mutex
 	err    error       // why the connection ended; the first reason wins
 	closed bool        // Close was called
@@ -301,6 +304,9 @@ func (c *Conn) writeLocked(ctx context.Context, p []byte) error {
 	if err != nil {
 		return c.ended(err)
 	}
+	if c.cfg.observeIO {
+		c.observeWrite(len(p))
+	}
 	return nil
 }
 
@@ -452,6 +458,9 @@ func (c *Conn) readMessage(ctx context.Context) (*buffer, error) {
 		return nil, c.readFailed(err)
 	}
 	c.messages.Add(1)
+	if c.cfg.observeIO {
+		c.observeRead(b.Len())
+	}
 	if typ == websocket.MessageText && !utf8.Valid(b.Bytes()) {
 		putBuffer(b)
 		return nil, c.close(StatusInvalidPayload, "invalid UTF-8", ErrInvalidUTF8)
@@ -634,6 +643,7 @@ func (c *Conn) release() {
 	if g := c.cfg.group; g != nil {
 		g.remove(c)
 	}
+	c.finish()
 }
 
 // goAway closes c with 1001 now if it is idle, or after the reply to the
@@ -681,11 +691,25 @@ func (c *Conn) log(msg string, err error) {
 
 // answer handles one message and sends its reply, all under one guard: a
 // panic anywhere (decoding, validation, the receive function, encoding the
-// reply) is answered with a generic 500 and the connection goes on. It
+// reply) is answered with a generic 500 and the connection goes on. A
+// message over a rate limit is answered with a 429 and not handled. call
+// is the message's [Call] when there are interceptors, nil otherwise. It
 // returns an error only when the connection has ended.
-func (c *Conn) answer(ctx context.Context, data []byte, handle func(context.Context, []byte) (int, any, error)) error {
+func (c *Conn) answer(ctx context.Context, data []byte, call *Call, handle handleFunc) error {
+	if c.rate != nil {
+		refusal, err := c.rate.take(c)
+		if err != nil {
+			return err
+		}
+		if refusal != nil {
+			if call == nil {
+				return c.sendEnvelope(refusal.Status, refusal.Body)
+			}
+			call.refusal = refusal
+		}
+	}
 	err := c.guard("onReceive", func() error {
-		status, body, failure := handle(ctx, data)
+		status, body, failure := handle(ctx, data, call)
 		if failure != nil && !errors.Is(failure, errPanic) {
 			c.log("ws: onReceive failed", failure)
 		}

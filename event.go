@@ -11,10 +11,12 @@ import (
 )
 
 // message is a client message of a [Router], as read from the wire: the
-// raw JSON values of its "event", "id" and "data" members, nil when absent.
+// raw JSON values of its "event", "id" and "data" members, and of the
+// optional trace context ("traceparent", "tracestate"), nil when absent.
 // They point into the message.
 type message struct {
-	event, id, data []byte
+	event, id, data         []byte
+	traceparent, tracestate []byte
 }
 
 // scanDepth bounds how deep scanMessage follows nested values; a deeper
@@ -62,6 +64,10 @@ func scanMessage(msg []byte) (m message, ok bool) {
 			m.id = msg[start:i]
 		case "data":
 			m.data = msg[start:i]
+		case "traceparent":
+			m.traceparent = msg[start:i]
+		case "tracestate":
+			m.tracestate = msg[start:i]
 		}
 		i = space(msg, i)
 		if i == len(msg) {
@@ -97,7 +103,8 @@ func readMessage(msg []byte) (message, *ErrorList) {
 	if members == nil {
 		return message{}, notObject() // null
 	}
-	return message{event: members["event"], id: members["id"], data: members["data"]}, nil
+	return message{event: members["event"], id: members["id"], data: members["data"],
+		traceparent: members["traceparent"], tracestate: members["tracestate"]}, nil
 }
 
 // The scanning functions below take JSON text b and the index i where they

@@ -27,6 +27,10 @@ type config struct {
 	concurrency    int // Router: requests of one connection handled at once; < 1 means 1
 	maxStreams     int // Router: streams open at once per connection; 0 means the default
 	maxErrors      int // see WithMaxErrors
+	interceptors   []Interceptor
+	observers      []Observer
+	observeIO      bool // an observer watches reads or writes
+	limits         []*limiter
 }
 
 const (
@@ -202,4 +206,18 @@ func WithConcurrency(n int) Option {
 // ignore it.
 func WithMaxStreams(n int) Option {
 	return func(c *config) { c.maxStreams = max(n, 0) }
+}
+
+// WithInterceptors wraps the handling of each message of a [Callback] or a
+// [Router] in interceptors, the first outermost, like HTTP middleware; see
+// [Interceptor] for what they see and may do. It may be given several
+// times: the interceptors add up in order. Other handlers ignore it. The
+// default is none, and then the per-message path does no work for them.
+func WithInterceptors(interceptors ...Interceptor) Option {
+	for _, i := range interceptors {
+		if i == nil {
+			panic("ws: WithInterceptors needs non-nil interceptors")
+		}
+	}
+	return func(c *config) { c.interceptors = append(c.interceptors, interceptors...) }
 }

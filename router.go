@@ -74,10 +74,13 @@ type event struct {
 	where  string // names the event in the log
 	// handle answers a request: decode, call, and the reply's status and
 	// body, with the error to log for a generic 500.
-	handle func(ctx context.Context, data []byte) (int, any, error)
+	handle handleFunc
+	// chain is the interceptors around the handler or the stream; nil
+	// without.
+	chain CallFunc
 	// open decodes a stream's request and returns the function that runs
-	// the stream.
-	open func(ctx context.Context, data []byte) (streamFunc, *ErrorList)
+	// the stream; it sets call.Request when call is not nil.
+	open func(ctx context.Context, data []byte, call *Call) (streamFunc, *ErrorList)
 
 	req, resp, item reflect.Type // for the API's description
 }
@@ -123,9 +126,11 @@ func On[Req, Resp any](r *Router, name string, fn func(ctx context.Context, in R
 		panic("ws: On needs a function for event " + strconv.Quote(name))
 	}
 	r.check("On", name)
+	handle, chain := newHandle(fn, r.cfg, "event "+strconv.Quote(name))
 	r.add("On", &event{
 		name:   name,
-		handle: newHandle(fn, r.cfg),
+		handle: handle,
+		chain:  chain,
 		req:    reflect.TypeFor[Req](),
 		resp:   reflect.TypeFor[Resp](),
 	})
@@ -158,17 +163,21 @@ func Stream[Req, Item any](r *Router, name string, fn func(ctx context.Context, 
 	dec := newDecoder[Req](r.cfg)
 	r.add("Stream", &event{
 		name: name,
-		open: func(ctx context.Context, data []byte) (streamFunc, *ErrorList) {
+		open: func(ctx context.Context, data []byte, call *Call) (streamFunc, *ErrorList) {
 			var req Req
 			if list := dec.decode(ctx, data, &req); list != nil {
 				return nil, list
+			}
+			if call != nil {
+				call.Request = req
 			}
 			return func(ctx context.Context, send func(any) error) error {
 				return fn(ctx, req, func(item Item) error { return send(item) })
 			}, nil
 		},
-		req:  reflect.TypeFor[Req](),
-		item: reflect.TypeFor[Item](),
+		chain: r.cfg.chain(runStream),
+		req:   reflect.TypeFor[Req](),
+		item:  reflect.TypeFor[Item](),
 	})
 }
 
@@ -321,6 +330,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	c.startPings(r.cfg.pingInterval)
+	c.startLimits()
 
 	err = r.serve(c)
 	if r.onDisconnect != nil {
@@ -491,6 +501,15 @@ var (
 // the goroutine that will. It returns an error only when the connection has
 // ended.
 func (s *session) dispatch(msg []byte) error {
+	if c := s.c; c.rate != nil {
+		refusal, err := c.rate.take(c)
+		if err != nil {
+			return err
+		}
+		if refusal != nil {
+			return s.refuse(msg, refusal)
+		}
+	}
 	q := s.r.route(msg)
 	switch {
 	case q.errs != nil:
@@ -498,13 +517,19 @@ func (s *session) dispatch(msg []byte) error {
 	case q.cancel:
 		s.cancel(q.id)
 		return nil
+	}
+	call := s.newCall(q.ev, q.traceparent, q.tracestate, len(msg))
+	switch {
 	case q.ev.open != nil:
-		return s.openStream(q.ev, q.id, q.data)
+		return s.openStream(q.ev, q.id, q.data, call)
 	case s.sem != nil:
-		s.spawn(q.ev, q.id, q.data)
+		s.spawn(q.ev, q.id, q.data, call)
 		return nil
 	}
-	return s.answer(q.ev, q.id, q.data)
+	if call != nil {
+		call.ID = q.id
+	}
+	return s.answer(q.ev, q.id, q.data, call)
 }
 
 // routed is a client message, read and checked against the events.
@@ -515,6 +540,8 @@ type routed struct {
 	data   []byte     // the raw data; {} when absent
 	errs   *ErrorList // the 400 that answers the message, if it is invalid
 	cancel bool       // $cancel
+
+	traceparent, tracestate []byte // the raw trace context; nil when absent
 }
 
 // route reads a client message and finds its event; it writes nothing.
@@ -558,16 +585,46 @@ func (r *Router) route(msg []byte) (q routed) {
 	if q.data == nil {
 		q.data = emptyObject
 	}
+	q.traceparent, q.tracestate = m.traceparent, m.tracestate
 	return q
+}
+
+// refuse answers a message over a rate limit with refusal, echoing its
+// event and id when they can be read; a message for a registered event
+// passes through the interceptors as refused. It returns an error only
+// when the connection has ended.
+func (s *session) refuse(msg []byte, refusal *Reply) error {
+	q := s.r.route(msg)
+	if q.ev == nil {
+		return s.c.sendEvent(q.id, q.event, refusal.Status, refusal.Body)
+	}
+	return s.refuseEvent(q.ev, q.id, s.newCall(q.ev, q.traceparent, q.tracestate, len(msg)), refusal)
+}
+
+// refuseEvent sends refusal as the reply to a message for ev, through the
+// interceptors when there are some. It returns an error only when the
+// connection has ended.
+func (s *session) refuseEvent(ev *event, id []byte, call *Call, refusal *Reply) error {
+	c := s.c
+	if call == nil {
+		return c.sendEvent(id, ev.quoted, refusal.Status, refusal.Body)
+	}
+	call.ID = id
+	call.refusal = refusal
+	r := c.intercept(c.ctx, ev.where, ev.chain, call)
+	if r.Err != nil && !errors.Is(r.Err, errPanic) {
+		c.logEvent("ws: event failed", ev.name, r.Err)
+	}
+	return c.sendEvent(id, ev.quoted, r.Status, r.Body)
 }
 
 // answer handles one request and sends its reply, all under one guard, as
 // [Conn.answer] does for [Callback]. It returns an error only when the
 // connection has ended.
-func (s *session) answer(ev *event, id, data []byte) error {
+func (s *session) answer(ev *event, id, data []byte, call *Call) error {
 	c := s.c
 	err := c.guard(ev.where, func() error {
-		status, body, failure := ev.handle(c.ctx, data)
+		status, body, failure := ev.handle(c.ctx, data, call)
 		if failure != nil && !errors.Is(failure, errPanic) {
 			c.logEvent("ws: event failed", ev.name, failure)
 		}
@@ -582,14 +639,17 @@ func (s *session) answer(ev *event, id, data []byte) error {
 // spawn answers a request on its own goroutine, once fewer than cap(s.sem)
 // are under way. id and data are copied: the message is only valid until
 // the next read.
-func (s *session) spawn(ev *event, id, data []byte) {
+func (s *session) spawn(ev *event, id, data []byte, call *Call) {
 	s.sem <- struct{}{}
 	id, data = bytes.Clone(id), bytes.Clone(data)
+	if call != nil {
+		call.ID = id
+	}
 	s.enter()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.answer(ev, id, data)
+		s.answer(ev, id, data, call)
 		<-s.sem
 		s.end()
 	}()

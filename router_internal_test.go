@@ -68,11 +68,11 @@ func BenchmarkServerWork(b *testing.B) {
 	ctx := context.Background()
 
 	b.Run("server=callback", func(b *testing.B) {
-		handle := newHandle(fn, newConfig(nil))
+		handle, _ := newHandle(fn, newConfig(nil), "onReceive")
 		buf := getBuffer()
 		b.ReportAllocs()
 		for i := range b.N {
-			status, body, _ := handle(ctx, msgs[i%len(msgs)])
+			status, body, _ := handle(ctx, msgs[i%len(msgs)], nil)
 			if err := writeEnvelope(&buf.Buffer, buf.enc, status, body); err != nil {
 				b.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func BenchmarkServerWork(b *testing.B) {
 			if q.errs != nil {
 				b.Fatal(q.errs)
 			}
-			status, body, _ := q.ev.handle(ctx, q.data)
+			status, body, _ := q.ev.handle(ctx, q.data, nil)
 			if err := writeEventEnvelope(&buf.Buffer, buf.enc, q.id, q.event, status, body, false); err != nil {
 				b.Fatal(err)
 			}

@@ -34,7 +34,7 @@ type stream struct {
 // openStream decodes a stream's request on the read loop and starts the
 // stream on its own goroutine. It returns an error only when the
 // connection has ended.
-func (s *session) openStream(ev *event, id, data []byte) error {
+func (s *session) openStream(ev *event, id, data []byte, call *Call) error {
 	c := s.c
 	key := idKey(id)
 	s.mu.Lock()
@@ -43,9 +43,9 @@ func (s *session) openStream(ev *event, id, data []byte) error {
 	s.mu.Unlock()
 	switch {
 	case taken:
-		return c.sendEvent(id, ev.quoted, http.StatusBadRequest, ErrorList{Errors: []ErrorDetail{errStreamOpen}})
+		return s.refuseEvent(ev, id, call, &Reply{Status: http.StatusBadRequest, Body: ErrorList{Errors: []ErrorDetail{errStreamOpen}}})
 	case full:
-		return c.sendEvent(id, ev.quoted, http.StatusTooManyRequests, s.r.tooMany)
+		return s.refuseEvent(ev, id, call, &Reply{Status: http.StatusTooManyRequests, Body: s.r.tooMany})
 	}
 
 	ctx, cancel := context.WithCancelCause(c.ctx)
@@ -54,19 +54,22 @@ func (s *session) openStream(ev *event, id, data []byte) error {
 		list *ErrorList
 	)
 	err := c.guard(ev.where, func() error {
-		run, list = ev.open(ctx, data)
+		run, list = ev.open(ctx, data, call)
 		return nil
 	})
 	switch {
 	case err != nil:
 		cancel(err)
-		return c.sendEvent(id, ev.quoted, http.StatusInternalServerError, internalError)
+		return s.refuseEvent(ev, id, call, &Reply{Status: http.StatusInternalServerError, Body: internalError, Err: err})
 	case list != nil:
 		cancel(nil)
-		return c.sendEvent(id, ev.quoted, http.StatusBadRequest, *list)
+		return s.refuseEvent(ev, id, call, &Reply{Status: http.StatusBadRequest, Body: *list})
 	}
 
 	st := &stream{s: s, ev: ev, id: bytes.Clone(id), key: key, ctx: ctx, cancel: cancel}
+	if call != nil {
+		call.ID, call.run, call.st = st.id, run, st
+	}
 	// Only the read loop adds streams: what was checked above still holds.
 	s.mu.Lock()
 	if s.streams == nil {
@@ -75,7 +78,7 @@ func (s *session) openStream(ev *event, id, data []byte) error {
 	s.streams[key] = st
 	s.mu.Unlock()
 	s.wg.Add(1)
-	go st.run(run)
+	go st.run(run, call)
 	return nil
 }
 
@@ -90,40 +93,72 @@ func (s *session) cancel(id []byte) {
 	}
 }
 
-// run runs the stream's function and sends the final reply.
-func (st *stream) run(fn streamFunc) {
-	s, c, ev := st.s, st.s.c, st.ev
-	defer s.wg.Done()
-	err := c.guard(ev.where, func() error { return fn(st.ctx, st.send) })
-
-	st.mu.Lock()
-	st.done = true
-	st.mu.Unlock()
-	s.mu.Lock()
-	delete(s.streams, st.key)
-	s.mu.Unlock()
-	ctxDone := st.ctx.Err() != nil
-	canceled := errors.Is(context.Cause(st.ctx), ErrStreamCanceled)
-	st.cancel(errStreamEnded)
-
-	status, body := http.StatusOK, any(nil)
-	var e *Error
-	switch {
-	case canceled, err == nil:
-	case errors.As(err, &e):
-		status, body = e.Status, e.Body
-	default:
-		status, body = http.StatusInternalServerError, internalError
-		// A function that gives up because the connection ended is no
-		// failure; a panic was logged by guard.
-		if !ctxDone && !errors.Is(err, errPanic) {
-			c.logEvent("ws: stream failed", ev.name, err)
-		}
+// run runs the stream's function, through the interceptors when call is
+// not nil, and sends the final reply.
+func (st *stream) run(fn streamFunc, call *Call) {
+	c, ev := st.s.c, st.ev
+	defer st.s.wg.Done()
+	var r Reply
+	if call == nil {
+		r = st.execute(st.ctx, fn)
+	} else {
+		r = c.intercept(st.ctx, ev.where, ev.chain, call)
+		st.finish() // when an interceptor did not call next
 	}
-	err = c.guard(ev.where, func() error { return c.sendEvent(st.id, ev.quoted, status, body) })
+	if r.Err != nil && !errors.Is(r.Err, errPanic) {
+		c.logEvent("ws: stream failed", ev.name, r.Err)
+	}
+	err := c.guard(ev.where, func() error { return c.sendEvent(st.id, ev.quoted, r.Status, r.Body) })
 	if errors.Is(err, errPanic) {
 		c.sendEvent(st.id, ev.quoted, http.StatusInternalServerError, internalError)
 	}
+}
+
+// runStream is the innermost function of a stream's interceptors: it runs
+// the stream and returns its final reply.
+func runStream(ctx context.Context, call *Call) Reply {
+	if r, ok := call.refused(); ok {
+		return r
+	}
+	return call.st.execute(ctx, call.run)
+}
+
+// execute runs the stream's function and returns the final reply, with
+// the error to log behind a 500.
+func (st *stream) execute(ctx context.Context, fn streamFunc) Reply {
+	c, ev := st.s.c, st.ev
+	err := c.guard(ev.where, func() error { return fn(ctx, st.send) })
+	ctxDone := st.ctx.Err() != nil
+	canceled := errors.Is(context.Cause(st.ctx), ErrStreamCanceled)
+	st.finish()
+
+	var e *Error
+	switch {
+	case canceled, err == nil:
+		return Reply{Status: http.StatusOK}
+	case errors.As(err, &e):
+		return Reply{Status: e.Status, Body: e.Body}
+	case ctxDone:
+		// A function that gives up because the connection ended is no
+		// failure.
+		return Reply{Status: http.StatusInternalServerError, Body: internalError}
+	}
+	return Reply{Status: http.StatusInternalServerError, Body: internalError, Err: err}
+}
+
+// finish ends the stream: no more items, and its id is free again. It may
+// be called more than once.
+func (st *stream) finish() {
+	st.mu.Lock()
+	st.done = true
+	st.mu.Unlock()
+	s := st.s
+	s.mu.Lock()
+	if s.streams[st.key] == st {
+		delete(s.streams, st.key)
+	}
+	s.mu.Unlock()
+	st.cancel(errStreamEnded)
 }
 
 // send writes one item of the stream.

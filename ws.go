@@ -54,10 +54,12 @@ func accept(w http.ResponseWriter, r *http.Request, cfg *config) (*Conn, error) 
 	}
 	c := newConn(wc, nc, tr, r, cfg)
 	if g := cfg.group; g != nil && !g.add(c) {
+		c.gone.Store(true) // never started: no End either
 		c.ws.Close(StatusGoingAway, "going away")
 		c.release()
 		return nil, ErrShutdown
 	}
+	c.start()
 	return c, nil
 }
 
@@ -132,11 +134,13 @@ func Callback[Req, Resp any](
 		panic("ws: Callback needs an onReceive function")
 	}
 	cfg := newConfig(opts)
+	handle, chain := newHandle(onReceive, cfg, "onReceive")
 	return &callback{
 		cfg:          cfg,
 		onConnect:    onConnect,
 		onDisconnect: onDisconnect,
-		handle:       newHandle(onReceive, cfg),
+		handle:       handle,
+		chain:        chain,
 		req:          reflect.TypeFor[Req](),
 		resp:         reflect.TypeFor[Resp](),
 	}
@@ -145,24 +149,66 @@ func Callback[Req, Resp any](
 // newHandle wraps onReceive in the untyped function the read loop calls for
 // each message: decode, validate, call, and the reply's status and body
 // (with the error to log, for a generic 500). The type switches happen here,
-// once.
-func newHandle[Req, Resp any](onReceive func(context.Context, Req) (Resp, error), cfg *config) func(context.Context, []byte) (int, any, error) {
+// once. With interceptors, it also returns the chain around onReceive, and
+// the function runs a message through it when given its [Call]; without,
+// the chain is nil and so is every call.
+func newHandle[Req, Resp any](onReceive func(context.Context, Req) (Resp, error), cfg *config, where string) (handleFunc, CallFunc) {
 	dec := newDecoder[Req](cfg)
 	rep := newReplier[Resp]()
-	return func(ctx context.Context, data []byte) (int, any, error) {
-		var req Req
-		if list := dec.decode(ctx, data, &req); list != nil {
-			return http.StatusBadRequest, *list, nil
+	chain := cfg.chain(func(ctx context.Context, call *Call) Reply {
+		if r, ok := call.refused(); ok {
+			return r
 		}
-		return rep.reply(onReceive(ctx, req))
+		req := call.req.(Req)
+		var r Reply
+		err := call.Conn.guard(where, func() error {
+			r.Status, r.Body, r.Err = rep.reply(onReceive(ctx, req))
+			return nil
+		})
+		if err != nil {
+			return Reply{Status: http.StatusInternalServerError, Body: internalError, Err: err}
+		}
+		return r
+	})
+	if chain == nil {
+		return func(ctx context.Context, data []byte, _ *Call) (int, any, error) {
+			var req Req
+			if list := dec.decode(ctx, data, &req); list != nil {
+				return http.StatusBadRequest, *list, nil
+			}
+			return rep.reply(onReceive(ctx, req))
+		}, nil
 	}
+	return func(ctx context.Context, data []byte, call *Call) (int, any, error) {
+		if call.refusal == nil {
+			var req Req
+			var list *ErrorList
+			err := call.Conn.guard(where, func() error { list = dec.decode(ctx, data, &req); return nil })
+			switch {
+			case err != nil:
+				call.refusal = &Reply{Status: http.StatusInternalServerError, Body: internalError, Err: err}
+			case list != nil:
+				call.refusal = &Reply{Status: http.StatusBadRequest, Body: *list}
+			default:
+				call.req = req
+				call.Request = call.req
+			}
+		}
+		r := call.Conn.intercept(ctx, where, chain, call)
+		return r.Status, r.Body, r.Err
+	}, chain
 }
+
+// handleFunc answers one message: the reply's status and body, and the
+// error to log for a generic 500. call is nil without interceptors.
+type handleFunc func(ctx context.Context, data []byte, call *Call) (int, any, error)
 
 type callback struct {
 	cfg          *config
 	onConnect    func(context.Context, *Conn) error
 	onDisconnect func(context.Context, *Conn, error)
-	handle       func(context.Context, []byte) (int, any, error)
+	handle       handleFunc
+	chain        CallFunc     // the interceptors around onReceive; nil without
 	req, resp    reflect.Type // for the API's description
 }
 
@@ -190,6 +236,7 @@ func (h *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.startPings(h.cfg.pingInterval)
+	c.startLimits()
 
 	err = h.serve(c)
 	if h.onDisconnect != nil {
@@ -206,7 +253,11 @@ func (h *callback) serve(c *Conn) error {
 			return err
 		}
 		c.busy()
-		err = c.answer(c.ctx, data, h.handle)
+		var call *Call
+		if h.chain != nil {
+			call = &Call{Conn: c, Size: len(data)}
+		}
+		err = c.answer(c.ctx, data, call, h.handle)
 		if !c.idle() {
 			return c.ended(ErrShutdown)
 		}

@@ -1,0 +1,276 @@
+package ws
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// RateLimit bounds how fast clients may send messages to a [Callback] or a
+// [Router], with a token bucket: Burst messages at once, then Rate per
+// second. Give it to [WithRateLimit].
+type RateLimit struct {
+	// Rate is how many messages per second are allowed in the long run.
+	// It must be above 0.
+	Rate float64
+	// Burst is how many messages may come at once after a pause: the
+	// bucket's size. It must be at least 1.
+	Burst int
+	// Key, when set, limits the connections that share a key together,
+	// with one bucket: the key of an authenticated user limits that user
+	// across all their connections. It runs once per connection, after
+	// onConnect succeeded (which may store who the user is with
+	// [Conn.Set]). An empty key, or a panic (logged), gives the connection
+	// a bucket of its own. Without Key, each connection has its own.
+	Key func(conn *Conn) string
+	// CloseAfter is how many messages of a connection may be refused for
+	// this limit before the connection is closed with 1008 (policy
+	// violation), counted since its bucket was last full: a client that
+	// pauses long enough to regain its whole burst starts again from
+	// zero. The message that reaches the count gets no reply, and the
+	// error onDisconnect gets wraps [ErrRateLimited]. Zero means
+	// [DefaultCloseAfter]; a negative value never closes.
+	CloseAfter int
+}
+
+// DefaultCloseAfter is the [RateLimit.CloseAfter] of a limit that does not
+// set it.
+const DefaultCloseAfter = 50
+
+// ErrRateLimited is wrapped by the error of a connection closed for
+// flooding: more refused messages than [RateLimit.CloseAfter].
+var ErrRateLimited = errors.New("ws: rate limit exceeded")
+
+// WithRateLimit limits the messages clients send to a [Callback] or a
+// [Router] (other handlers read for themselves and ignore it). Every
+// message counts, valid or not, before it is decoded; one over the limit is
+// not handled and is answered with a 429 whose body is
+//
+//	{"errorList":[{"loc":[],"type":"rate_limited","msg":"Rate limit exceeded: at most 5 messages per second, in bursts of 10"}]}
+//
+// (with the limit's own figures; a Router's reply echoes the message's
+// event and id when they can be read), and a client that keeps sending is
+// closed after [RateLimit.CloseAfter] refusals. [Interceptor]s see the 429
+// as a refusal. The default is no limit.
+//
+// WithRateLimit may be given several times: a message must pass every
+// limit, such as 20 per second per connection and 5 per user. Handlers
+// given the same Option value share its keyed buckets. A connection's own
+// buckets cost nothing to other connections; the keyed ones are held in
+// memory for every key with a live connection, and for Burst/Rate seconds
+// after its last connection ended (the time the bucket takes to fill up
+// again, after which forgetting it changes nothing).
+//
+// WithRateLimit panics when Rate is not above 0 or Burst is below 1.
+func WithRateLimit(l RateLimit) Option {
+	if !(l.Rate > 0) || math.IsInf(l.Rate, 1) {
+		panic("ws: RateLimit needs a finite Rate above 0")
+	}
+	if l.Burst < 1 {
+		panic("ws: RateLimit needs a Burst of at least 1")
+	}
+	closeAfter := l.CloseAfter
+	if closeAfter == 0 {
+		closeAfter = DefaultCloseAfter
+	}
+	lim := &limiter{
+		perNs:      l.Rate / float64(time.Second),
+		burst:      float64(l.Burst),
+		refill:     int64(float64(l.Burst) / l.Rate * float64(time.Second)),
+		closeAfter: closeAfter,
+		key:        l.Key,
+		reply: Reply{Status: http.StatusTooManyRequests, Body: ErrorList{Errors: []ErrorDetail{{
+			Loc:  []any{},
+			Type: "rate_limited",
+			Msg: "Rate limit exceeded: at most " + strconv.FormatFloat(l.Rate, 'g', -1, 64) +
+				" messages per second, in bursts of " + strconv.Itoa(l.Burst),
+		}}}},
+	}
+	return func(c *config) { c.limits = append(c.limits, lim) }
+}
+
+// limiter is one [RateLimit]: its figures and its keyed buckets.
+type limiter struct {
+	perNs      float64 // tokens per nanosecond
+	burst      float64
+	refill     int64 // ns an empty bucket takes to fill up
+	closeAfter int   // < 0: never
+	key        func(*Conn) string
+	reply      Reply // the 429
+
+	mu   sync.Mutex
+	keys map[string]*bucket
+	idle []idleBucket // keyed buckets whose last connection ended, oldest first
+}
+
+// bucket is a token bucket.
+type bucket struct {
+	mu     sync.Mutex // a keyed bucket's; a connection's own needs none
+	tokens float64
+	last   int64 // nanotime of the last take
+
+	conns int   // keyed: live connections holding it; guarded by limiter.mu
+	since int64 // keyed: when conns last dropped to 0
+}
+
+type idleBucket struct {
+	key   string
+	b     *bucket
+	since int64
+}
+
+// epoch makes nanotime monotonic.
+var epoch = time.Now()
+
+func nanotime() int64 { return int64(time.Since(epoch)) }
+
+// take refills b for the time since its last take and takes a token if
+// there is one. full reports that b was full: the client had paused.
+func (b *bucket) take(l *limiter, now int64) (ok, full bool) {
+	t := b.tokens + float64(now-b.last)*l.perNs
+	b.last = now
+	if t >= l.burst {
+		t, full = l.burst, true
+	}
+	if t >= 1 {
+		b.tokens = t - 1
+		return true, full
+	}
+	b.tokens = t
+	return false, full
+}
+
+// acquire returns the bucket of key for one more connection.
+func (l *limiter) acquire(key string, now int64) *bucket {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.evictLocked(now)
+	b := l.keys[key]
+	if b == nil {
+		if l.keys == nil {
+			l.keys = make(map[string]*bucket)
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.keys[key] = b
+	}
+	b.conns++
+	return b
+}
+
+// release gives back a connection's hold on the bucket of key.
+func (l *limiter) release(key string, b *bucket, now int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b.conns--
+	if b.conns == 0 {
+		b.since = now
+		l.idle = append(l.idle, idleBucket{key: key, b: b, since: now})
+	}
+	l.evictLocked(now)
+}
+
+// evictLocked forgets the keyed buckets nobody has held for the time they
+// take to fill up: they are full, as a new one would be.
+func (l *limiter) evictLocked(now int64) {
+	for len(l.idle) > 0 && now-l.idle[0].since >= l.refill {
+		e := l.idle[0]
+		l.idle[0] = idleBucket{}
+		l.idle = l.idle[1:]
+		if e.b.conns == 0 && e.b.since == e.since && l.keys[e.key] == e.b {
+			delete(l.keys, e.key)
+		}
+	}
+	if len(l.idle) == 0 {
+		l.idle = nil
+	}
+}
+
+// size returns how many keyed buckets l holds.
+func (l *limiter) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.keys)
+}
+
+// rateState is a connection's side of its rate limits. Only its read loop
+// uses it, until the connection is released.
+type rateState struct {
+	limits []connLimit
+}
+
+type connLimit struct {
+	l       *limiter
+	b       *bucket
+	keyed   bool
+	key     string
+	refused int // messages refused since the bucket was last full
+}
+
+// startLimits gives the connection its buckets, once onConnect has
+// succeeded.
+func (c *Conn) startLimits() {
+	if len(c.cfg.limits) == 0 {
+		return
+	}
+	now := nanotime()
+	r := &rateState{limits: make([]connLimit, len(c.cfg.limits))}
+	for i, l := range c.cfg.limits {
+		var key string
+		if l.key != nil {
+			if err := c.guard("RateLimit.Key", func() error { key = l.key(c); return nil }); err != nil {
+				key = ""
+			}
+		}
+		cl := connLimit{l: l, key: key, keyed: key != ""}
+		if cl.keyed {
+			cl.b = l.acquire(key, now)
+		} else {
+			cl.b = &bucket{tokens: l.burst, last: now}
+		}
+		r.limits[i] = cl
+	}
+	c.rate = r
+}
+
+// take counts one message against every limit. It returns nil when the
+// message may be handled, the 429 reply when it is refused, or the error
+// that ended the connection when it was closed for flooding.
+func (r *rateState) take(c *Conn) (*Reply, error) {
+	now := nanotime()
+	for i := range r.limits {
+		cl := &r.limits[i]
+		var ok, full bool
+		if cl.keyed {
+			cl.b.mu.Lock()
+			ok, full = cl.b.take(cl.l, now)
+			cl.b.mu.Unlock()
+		} else {
+			ok, full = cl.b.take(cl.l, now)
+		}
+		if full {
+			cl.refused = 0
+		}
+		if ok {
+			continue
+		}
+		cl.refused++
+		if n := cl.l.closeAfter; n > 0 && cl.refused >= n {
+			return nil, c.close(StatusPolicyViolation, "rate limit exceeded", ErrRateLimited)
+		}
+		return &cl.l.reply, nil
+	}
+	return nil, nil
+}
+
+// stop gives back the connection's keyed buckets.
+func (r *rateState) stop() {
+	now := nanotime()
+	for _, cl := range r.limits {
+		if cl.keyed {
+			cl.l.release(cl.key, cl.b, now)
+		}
+	}
+}
