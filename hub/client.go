@@ -144,6 +144,9 @@ func (h *Hub) tooSlow(c *client) {
 	h.logger.Warn("hub: connection too slow, disconnecting",
 		"remote", c.conn.Request().RemoteAddr, "queue", h.queueSize)
 	h.drop(c)
+	if h.onTooSlow != nil {
+		h.callTooSlow(c.conn)
+	}
 	c.conn.Close(ws.StatusPolicyViolation, "too slow")
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+
+	"github.com/cafeto-go/ws"
 )
 
 // ErrPanic is wrapped by the error of a call during which code the hub
@@ -52,4 +54,14 @@ func (h *Hub) callUnsubscribe(g *group) (err error) {
 		}
 	}()
 	return g.unsub()
+}
+
+// callTooSlow runs the WithTooSlow hook, under guard.
+func (h *Hub) callTooSlow(conn *ws.Conn) {
+	defer func() {
+		if r := recover(); r != nil {
+			h.recovered(conn.Context(), "the WithTooSlow hook", r)
+		}
+	}()
+	h.onTooSlow(conn)
 }

@@ -92,6 +92,7 @@ type config struct {
 	queueSize  int
 	maxNameLen int
 	logger     *slog.Logger
+	tooSlow    func(*ws.Conn)
 }
 
 // WithBroker carries broadcasts to the hubs of other processes through b,
@@ -125,6 +126,15 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithTooSlow calls fn with each connection the hub disconnects as too
+// slow (its queue was full), before it is closed: for metrics, such as
+// wsotel's slow-consumer count. fn runs on a goroutine of its own, one per
+// such connection; a panic in it is recovered and logged. The default is
+// none.
+func WithTooSlow(fn func(conn *ws.Conn)) Option {
+	return func(c *config) { c.tooSlow = fn }
+}
+
 // Hub is a set of rooms and identified connections. It is safe for
 // concurrent use; its methods may be called from any callback of any
 // connection.
@@ -137,6 +147,7 @@ type Hub struct {
 	queueSize  int
 	maxNameLen int
 	logger     *slog.Logger
+	onTooSlow  func(*ws.Conn)  // nil: no hook
 	node       [nodeIDLen]byte // tells this hub's messages apart on the broker
 
 	// smu serializes the changes of membership, so that subscribing and
@@ -162,6 +173,7 @@ func New(opts ...Option) *Hub {
 		queueSize:  cfg.queueSize,
 		maxNameLen: cfg.maxNameLen,
 		logger:     cfg.logger,
+		onTooSlow:  cfg.tooSlow,
 		rooms:      make(map[string]*group),
 		ids:        make(map[string]*group),
 		clients:    make(map[*ws.Conn]*client),

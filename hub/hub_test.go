@@ -414,7 +414,8 @@ func TestEndedConnectionsLeaveByThemselves(t *testing.T) {
 func TestSlowConnectionIsDisconnected(t *testing.T) {
 	t.Parallel()
 	const queue = 4
-	n := newNode(t, nodeOptions{}, hub.WithQueueSize(queue))
+	tooSlow := make(chan *ws.Conn, 2)
+	n := newNode(t, nodeOptions{}, hub.WithQueueSize(queue), hub.WithTooSlow(func(c *ws.Conn) { tooSlow <- c }))
 	slow := n.dialRaw(url.Values{"name": {"slow"}, "room": {"lobby"}}) // never reads
 	fast := n.dial("fast", "lobby")
 
@@ -450,6 +451,17 @@ func TestSlowConnectionIsDisconnected(t *testing.T) {
 	}
 	broadcastAll(t, n.h, "lobby", "end")
 	expect(t, fast, "end")
+	select {
+	case c := <-tooSlow:
+		if c != n.conn("slow") {
+			t.Fatal("WithTooSlow was called with another connection")
+		}
+	default:
+		t.Fatal("WithTooSlow was not called")
+	}
+	if len(tooSlow) != 0 {
+		t.Fatal("WithTooSlow was called twice")
+	}
 	t.Logf("dropped after %d messages of %d KiB", sent, len(pad)>>10)
 }
 
