@@ -90,4 +90,3 @@ func ExampleWithObserver() {
 	// {"statusCode":200,"body":{"message":"Hi","user":"ana"}}
 	// closed with 1000 after 29 bytes; live: 0
 }
-

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -289,4 +290,39 @@ func serve(t *testing.T, h http.Handler) *httptest.Server {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// The snippets of docs/observability.md are Example functions that the
+// tests run: each block must be found, as it is, in one of them.
+func TestObservabilitySnippets(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("docs/observability.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sources string
+	for _, f := range []string{"example_intercept_test.go", "wsotel/example_test.go"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources += string(b)
+	}
+	blocks := 0
+	for rest := string(doc); ; {
+		_, after, ok := strings.Cut(rest, "```go\n")
+		if !ok {
+			break
+		}
+		block, tail, _ := strings.Cut(after, "```")
+		rest = tail
+		blocks++
+		if !strings.Contains(sources, block) {
+			first, _, _ := strings.Cut(block, "\n")
+			t.Errorf("docs/observability.md: the block starting %q is no Example's code", first)
+		}
+	}
+	if blocks != 4 {
+		t.Fatalf("%d Go blocks in docs/observability.md, want 4", blocks)
+	}
 }

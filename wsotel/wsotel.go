@@ -97,9 +97,11 @@ type Telemetry struct {
 	size     metric.Int64Histogram
 	slow     metric.Int64Counter
 
-	received, transmitted metric.MeasurementOption
+	// Options made once, passed as they are: a variadic call through an
+	// interface would allocate a new slice each time.
+	received, transmitted []metric.RecordOption
 	attrs                 sync.Map // callKey → *callAttrs
-	closeCodes            sync.Map // ws.StatusCode → metric.MeasurementOption
+	closeCodes            sync.Map // ws.StatusCode → []metric.AddOption
 }
 
 // callKey names the attributes of a call's measurement.
@@ -110,13 +112,13 @@ type callKey struct {
 
 // callAttrs are the attributes of a call, made once per method and status.
 type callAttrs struct {
-	measure metric.MeasurementOption
-	span    []attribute.KeyValue
+	record []metric.RecordOption
+	span   []attribute.KeyValue
 }
 
 var (
 	systemName = attribute.String("rpc.system.name", "websocket")
-	serverKind = trace.WithSpanKind(trace.SpanKindServer)
+	serverKind = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 )
 
 // New returns a Telemetry that records with the given providers, by
@@ -129,8 +131,8 @@ func New(opts ...Option) (*Telemetry, error) {
 	meter := cfg.mp.Meter(ScopeName)
 	t := &Telemetry{
 		tracer:      cfg.tp.Tracer(ScopeName),
-		received:    metric.WithAttributeSet(attribute.NewSet(attribute.String("network.io.direction", "receive"))),
-		transmitted: metric.WithAttributeSet(attribute.NewSet(attribute.String("network.io.direction", "transmit"))),
+		received:    []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("network.io.direction", "receive")))},
+		transmitted: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("network.io.direction", "transmit")))},
 	}
 	var err error
 	if t.duration, err = meter.Float64Histogram("rpc.server.call.duration",
@@ -170,11 +172,11 @@ func (t *Telemetry) Intercept(next ws.CallFunc) ws.CallFunc {
 	return func(ctx context.Context, call *ws.Call) ws.Reply {
 		method := methodOf(call)
 		parent := ctx
-		opts := []trace.SpanStartOption{serverKind}
+		opts := serverKind
 		if call.TraceParent != "" {
 			parent = t.prop.Extract(ctx, carrier{call})
 			if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && trace.SpanContextFromContext(parent).IsRemote() {
-				opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
+				opts = []trace.SpanStartOption{serverKind[0], trace.WithLinks(trace.Link{SpanContext: sc})}
 			}
 		}
 		ctx, span := t.tracer.Start(parent, method, opts...)
@@ -183,12 +185,13 @@ func (t *Telemetry) Intercept(next ws.CallFunc) ws.CallFunc {
 		elapsed := time.Since(start)
 
 		a := t.callAttrs(method, reply.Status)
-		t.duration.Record(ctx, elapsed.Seconds(), a.measure)
+		t.duration.Record(ctx, elapsed.Seconds(), a.record...)
 		if span.IsRecording() {
 			span.SetAttributes(a.span...)
-			span.SetAttributes(attribute.Int("websocket.message.size", call.Size))
 			if call.Stream {
-				span.SetAttributes(attribute.Bool("websocket.stream", true))
+				span.SetAttributes(attribute.Int("websocket.message.size", call.Size), attribute.Bool("websocket.stream", true))
+			} else {
+				span.SetAttributes(attribute.Int("websocket.message.size", call.Size))
 			}
 			if reply.Status >= 500 {
 				desc := strconv.Itoa(reply.Status)
@@ -232,7 +235,7 @@ func (t *Telemetry) callAttrs(method string, status int) *callAttrs {
 	if status >= 500 {
 		kv = append(kv, attribute.String("error.type", code))
 	}
-	a := &callAttrs{measure: metric.WithAttributeSet(attribute.NewSet(kv...)), span: kv}
+	a := &callAttrs{record: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(kv...))}, span: kv}
 	v, _ := t.attrs.LoadOrStore(k, a)
 	return v.(*callAttrs)
 }
@@ -262,21 +265,21 @@ func (t *Telemetry) Observer() ws.Observer {
 		End: func(conn *ws.Conn, err error) {
 			ctx := conn.Context()
 			t.active.Add(ctx, -1)
-			t.closed.Add(ctx, 1, t.closeCode(ws.CloseStatus(err)))
+			t.closed.Add(ctx, 1, t.closeCode(ws.CloseStatus(err))...)
 		},
-		Read:  func(conn *ws.Conn, n int) { t.size.Record(conn.Context(), int64(n), t.received) },
-		Write: func(conn *ws.Conn, n int) { t.size.Record(conn.Context(), int64(n), t.transmitted) },
+		Read:  func(conn *ws.Conn, n int) { t.size.Record(conn.Context(), int64(n), t.received...) },
+		Write: func(conn *ws.Conn, n int) { t.size.Record(conn.Context(), int64(n), t.transmitted...) },
 	}
 }
 
 // closeCode returns the attribute of a close code, made once per code.
-func (t *Telemetry) closeCode(code ws.StatusCode) metric.MeasurementOption {
+func (t *Telemetry) closeCode(code ws.StatusCode) []metric.AddOption {
 	if m, ok := t.closeCodes.Load(code); ok {
-		return m.(metric.MeasurementOption)
+		return m.([]metric.AddOption)
 	}
-	m := metric.WithAttributeSet(attribute.NewSet(attribute.Int("websocket.close_code", int(code))))
+	m := []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.Int("websocket.close_code", int(code))))}
 	v, _ := t.closeCodes.LoadOrStore(code, m)
-	return v.(metric.MeasurementOption)
+	return v.([]metric.AddOption)
 }
 
 // TooSlow counts a connection a hub disconnected as too slow: pass it to

@@ -155,7 +155,7 @@ func collect(t *testing.T, r *sdkmetric.ManualReader) map[string]metricdata.Aggr
 func attrs(s attribute.Set) string {
 	var kv []string
 	for _, a := range s.ToSlice() {
-		kv = append(kv, string(a.Key)+"="+a.Value.Emit())
+		kv = append(kv, string(a.Key)+"="+a.Value.String())
 	}
 	sort.Strings(kv)
 	return strings.Join(kv, ",")
@@ -262,7 +262,7 @@ func TestSpans(t *testing.T) {
 		}
 		a := map[attribute.Key]string{}
 		for _, kv := range s.Attributes() {
-			a[kv.Key] = kv.Value.Emit()
+			a[kv.Key] = kv.Value.String()
 		}
 		equal(t, s.Name()+" kind", s.SpanKind(), trace.SpanKindServer)
 		parent := "handshake"
