@@ -278,7 +278,8 @@ func (c *Client) Err() error {
 // Close closes the connection with 1000 (normal closure), stops
 // reconnecting, fails the calls and streams under way with [ErrClosed],
 // and waits for the reader and for the push handler that is running, if
-// any: no handler runs once Close has returned. It must not be called from
+// any: no handler runs once Close has returned. The close handshake waits
+// up to 5 s for the server's answer (coder/websocket's bound). It must not be called from
 // a push handler or the hook of [WithOnConnect]. Calling it again does
 // nothing more.
 func (c *Client) Close() error {

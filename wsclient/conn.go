@@ -215,7 +215,7 @@ func (cn *conn) lostLocked(cause error) error {
 	if ws.CloseStatus(cause) == ws.StatusPolicyViolation {
 		refusal = cn.refusal
 	}
-	return &lostError{kind: kind, cause: cause, refusal: refusal}
+	return newLostError(kind, cause, refusal)
 }
 
 // frame is a frame as the client reads it: the raw values of the

@@ -54,6 +54,17 @@ type lostError struct {
 	kind    error // ErrConnectionLost or ErrClosed
 	cause   error
 	refusal *ws.Error
+	closed  error // the close frame the client sent itself, if cause has none
+}
+
+func newLostError(kind, cause error, refusal *ws.Error) *lostError {
+	e := &lostError{kind: kind, cause: cause, refusal: refusal}
+	var ce websocket.CloseError
+	if cause != nil && !errors.As(cause, &ce) && errors.Is(cause, ws.ErrMessageTooBig) {
+		// coder/websocket closed with 1009 itself.
+		e.closed = websocket.CloseError{Code: ws.StatusMessageTooBig, Reason: "message too big"}
+	}
+	return e
 }
 
 func (e *lostError) Error() string {
@@ -62,7 +73,7 @@ func (e *lostError) Error() string {
 		return s
 	}
 	var ce websocket.CloseError
-	if errors.As(e.cause, &ce) {
+	if errors.As(e, &ce) {
 		s = fmt.Sprintf("%s (close %d", s, int(ce.Code))
 		if ce.Reason != "" {
 			s += " " + ce.Reason
@@ -84,6 +95,9 @@ func (e *lostError) Unwrap() []error {
 	}
 	if e.refusal != nil {
 		errs = append(errs, e.refusal)
+	}
+	if e.closed != nil {
+		errs = append(errs, e.closed)
 	}
 	return errs
 }
