@@ -28,11 +28,13 @@ func TestAbandonedLeavesNothing(t *testing.T) {
 		return 1, nil
 	})
 	ws.Stream(r, "count", func(ctx context.Context, in struct{}, send func(int) error) error {
-		for i := 0; ; i++ {
+		for i := range 10 {
 			if err := send(i); err != nil {
 				return err
 			}
 		}
+		<-ctx.Done()
+		return nil
 	})
 	srv := httptest.NewServer(r)
 	defer srv.Close()
