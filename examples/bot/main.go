@@ -99,17 +99,28 @@ func run(ctx context.Context, url, name string, logger *slog.Logger) error {
 // answer returns the bot's answer to m, and false when m does not mention
 // it.
 func answer(name string, m ChatMessage) (string, bool) {
-	mention := "@" + strings.ToLower(name)
-	text := strings.ToLower(m.Message)
-	if m.User == name || !strings.Contains(text, mention) {
+	if m.User == name {
 		return "", false
 	}
-	rest := strings.TrimSpace(strings.ReplaceAll(text, mention, ""))
-	switch rest {
+	// The message's words, without the mentions of the bot.
+	var rest []string
+	mentioned := false
+	for _, w := range strings.Fields(m.Message) {
+		if strings.EqualFold(strings.TrimRight(w, ",.:;!?"), "@"+name) {
+			mentioned = true
+			continue
+		}
+		rest = append(rest, w)
+	}
+	if !mentioned {
+		return "", false
+	}
+	said := strings.Join(rest, " ")
+	switch strings.ToLower(said) {
 	case "time":
-		return fmt.Sprintf("@%s it is %s", m.User, time.Now().UTC().Format(time.TimeOnly)+" UTC"), true
+		return fmt.Sprintf("@%s it is %s UTC", m.User, time.Now().UTC().Format(time.TimeOnly)), true
 	case "", "help":
 		return fmt.Sprintf("@%s say \"@%s time\", or anything and I repeat it", m.User, name), true
 	}
-	return fmt.Sprintf("@%s you said: %s", m.User, strings.TrimSpace(strings.ReplaceAll(m.Message, "@"+name, ""))), true
+	return fmt.Sprintf("@%s you said: %s", m.User, said), true
 }
