@@ -19,7 +19,7 @@ import (
 //		fmt.Println(msg.Message)
 //	}
 //
-// Each iteration of the loop opens a new stream. The loop ends when the
+// Each range over the iterator opens a new stream. The loop ends when the
 // server ends the stream: after the last item when it ends with 200, or
 // after one last pair (zero Item, err) when it ends with an error reply
 // (an [*ws.Error], as [Call] makes it), when the connection is lost
