@@ -863,3 +863,125 @@ func TestProtocolDoc(t *testing.T) {
 		t.Fatalf("only %d blocks of docs/protocol.md were run", blocks)
 	}
 }
+
+// badJSON does not encode.
+type badJSON struct{}
+
+func (badJSON) MarshalJSON() ([]byte, error) { return nil, errors.New("no JSON for you") }
+
+// panicJSON panics when decoded.
+type panicJSON struct{}
+
+func (*panicJSON) UnmarshalJSON([]byte) error { panic("decoder exploded") }
+
+// Replies and items that do not encode, decoders that panic, and a send
+// kept past its stream's end: the client gets a clear reply or nothing,
+// and the connection goes on.
+func TestRouterFailures(t *testing.T) {
+	t.Parallel()
+	var (
+		logs  syncBuffer
+		kept  = make(chan func(int) error, 1)
+		items = make(chan error, 1)
+	)
+	r := ws.NewRouter(ws.WithLogger(newLogger(&logs)))
+	ws.On(r, "bad.reply", func(ctx context.Context, in struct{}) (badJSON, error) { return badJSON{}, nil })
+	ws.On(r, "bad.request", func(ctx context.Context, in panicJSON) (int, error) { return 1, nil })
+	ws.Stream(r, "bad.item", func(ctx context.Context, in struct{}, send func(badJSON) error) error {
+		err := send(badJSON{})
+		items <- err
+		return err
+	})
+	ws.Stream(r, "bad.open", func(ctx context.Context, in panicJSON, send func(int) error) error { return nil })
+	ws.Stream(r, "keep", func(ctx context.Context, in struct{}, send func(int) error) error {
+		kept <- send
+		return nil
+	})
+	ws.On(r, "use.kept", func(ctx context.Context, in struct{}) (string, error) {
+		if err := (<-kept)(1); err == nil {
+			return "sent", nil
+		}
+		return "refused", nil
+	})
+	c := dial(t, r)
+	const internal = `"statusCode":500,"body":{"errorList":[{"loc":[],"type":"internal_error","msg":"Internal Server Error"}]}}`
+	exchange(t, c,
+		`{"event":"bad.reply","id":1}`, `{"id":1,"event":"bad.reply",`+internal,
+		`{"event":"bad.request","id":2}`, `{"id":2,"event":"bad.request",`+internal,
+		`{"event":"bad.open","id":3}`, `{"id":3,"event":"bad.open",`+internal,
+		// The item is not sent; the function gets the error and returns it.
+		`{"event":"bad.item","id":4}`, `{"id":4,"event":"bad.item",`+internal,
+		`{"event":"keep","id":5}`, `{"id":5,"event":"keep","statusCode":200,"body":null}`,
+		// A send used after its stream has ended sends nothing.
+		`{"event":"use.kept","id":6}`, `{"id":6,"event":"use.kept","statusCode":200,"body":"refused"}`,
+	)
+	if err := <-items; err == nil || !strings.Contains(err.Error(), "ws: stream item does not encode as JSON") {
+		t.Fatalf("send of an item that does not encode: %v", err)
+	}
+	got := logs.String()
+	for _, want := range []string{
+		`msg="ws: reply does not encode as JSON"`,
+		`msg="ws: panic in event \"bad.request\"" panic="decoder exploded"`,
+		`msg="ws: panic in event \"bad.open\"" panic="decoder exploded"`,
+		`msg="ws: stream failed" event=bad.item error="ws: stream item does not encode as JSON`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log lacks %s:\n%s", want, got)
+		}
+	}
+}
+
+// With WithConcurrency, a message that comes once Shutdown has begun is
+// not handled: the reply in flight goes out, then the close.
+func TestRouterShutdownConcurrent(t *testing.T) {
+	t.Parallel()
+	var g ws.Group
+	entered, release := make(chan struct{}), make(chan struct{})
+	ended := make(chan error, 1)
+	var late atomic.Int32
+	r := ws.NewRouter(ws.WithGroup(&g), ws.WithConcurrency(4))
+	ws.On(r, "slow", func(ctx context.Context, in struct{}) (string, error) {
+		close(entered)
+		<-release
+		return "done", nil
+	})
+	ws.On(r, "late", func(ctx context.Context, in struct{}) (string, error) {
+		late.Add(1)
+		return "late", nil
+	})
+	r.OnDisconnect(func(ctx context.Context, conn *ws.Conn, err error) { ended <- err })
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	c := dialURL(t, srv.URL)
+	send(t, c, `{"event":"slow","id":1}`)
+	<-entered
+	shutdown := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), relTimeout)
+		defer cancel()
+		shutdown <- g.Shutdown(ctx)
+	}()
+	for { // until Shutdown has begun: new handshakes get 503
+		ctx, cancel := context.WithTimeout(context.Background(), relTimeout)
+		c2, resp, err := websocket.Dial(ctx, srv.URL, nil)
+		cancel()
+		if err == nil {
+			c2.CloseNow()
+			continue
+		}
+		if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("handshake: %v", err)
+		}
+		break
+	}
+	send(t, c, `{"event":"late","id":2}`)
+	close(release)
+	equal(t, "reply in flight", recv(t, c), `{"id":1,"event":"slow","statusCode":200,"body":"done"}`)
+	equal(t, "close", ws.CloseStatus(readErr(t, c)), websocket.StatusGoingAway)
+	if err := <-shutdown; err != nil {
+		t.Fatal(err)
+	}
+	err := <-ended
+	equal(t, "onDisconnect's close status", ws.CloseStatus(err), websocket.StatusGoingAway)
+	equal(t, "late messages handled", late.Load(), 0)
+}
