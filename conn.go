@@ -697,7 +697,7 @@ func (c *Conn) log(msg string, err error) {
 // returns an error only when the connection has ended.
 func (c *Conn) answer(ctx context.Context, data []byte, call *Call, handle handleFunc) error {
 	if c.rate != nil {
-		refusal, err := c.rate.take(c)
+		refusal, err := c.rate.take(c, "")
 		if err != nil {
 			return err
 		}

@@ -34,6 +34,12 @@ type RateLimit struct {
 	// error onDisconnect gets wraps [ErrRateLimited]. Zero means
 	// [DefaultCloseAfter]; a negative value never closes.
 	CloseAfter int
+	// Events, when set, limits only the messages of these [Router] events,
+	// read from the message's envelope before its data is decoded, such as
+	// a chat's "chat.send" but not its "chat.typing". Without Events, every
+	// message counts. A [Callback] has no events: a limit with Events
+	// counts none of its messages.
+	Events []string
 }
 
 // DefaultCloseAfter is the [RateLimit.CloseAfter] of a limit that does not
@@ -46,8 +52,9 @@ var ErrRateLimited = errors.New("ws: rate limit exceeded")
 
 // WithRateLimit limits the messages clients send to a [Callback] or a
 // [Router] (other handlers read for themselves and ignore it). Every
-// message counts, valid or not, before it is decoded; one over the limit is
-// not handled and is answered with a 429 whose body is
+// message counts (or, with [RateLimit.Events], every message of those
+// events), valid or not, before it is decoded; one over the limit is not
+// handled and is answered with a 429 whose body is
 //
 //	{"errorList":[{"loc":[],"type":"rate_limited","msg":"Rate limit exceeded: at most 5 messages per second, in bursts of 10"}]}
 //
@@ -76,7 +83,15 @@ func WithRateLimit(l RateLimit) Option {
 	if closeAfter == 0 {
 		closeAfter = DefaultCloseAfter
 	}
+	var events map[string]bool
+	if l.Events != nil {
+		events = make(map[string]bool, len(l.Events))
+		for _, e := range l.Events {
+			events[e] = true
+		}
+	}
 	lim := &limiter{
+		events:     events,
 		perNs:      l.Rate / float64(time.Second),
 		burst:      float64(l.Burst),
 		refill:     int64(float64(l.Burst) / l.Rate * float64(time.Second)),
@@ -94,7 +109,8 @@ func WithRateLimit(l RateLimit) Option {
 
 // limiter is one [RateLimit]: its figures and its keyed buckets.
 type limiter struct {
-	perNs      float64 // tokens per nanosecond
+	events     map[string]bool // the events it counts; nil: every message
+	perNs      float64         // tokens per nanosecond
 	burst      float64
 	refill     int64 // ns an empty bucket takes to fill up
 	closeAfter int   // < 0: never
@@ -235,13 +251,17 @@ func (c *Conn) startLimits() {
 	c.rate = r
 }
 
-// take counts one message against every limit. It returns nil when the
-// message may be handled, the 429 reply when it is refused, or the error
-// that ended the connection when it was closed for flooding.
-func (r *rateState) take(c *Conn) (*Reply, error) {
+// take counts one message of event ("" for none) against the limits that
+// count it. It returns nil when the message may be handled, the 429 reply
+// when it is refused, or the error that ended the connection when it was
+// closed for flooding.
+func (r *rateState) take(c *Conn, event string) (*Reply, error) {
 	now := nanotime()
 	for i := range r.limits {
 		cl := &r.limits[i]
+		if cl.l.events != nil && !cl.l.events[event] {
+			continue
+		}
 		var ok, full bool
 		if cl.keyed {
 			cl.b.mu.Lock()

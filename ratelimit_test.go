@@ -150,3 +150,27 @@ func TestRateLimitKeyPanics(t *testing.T) {
 		t.Fatalf("the panic is not logged:\n%s", logs.String())
 	}
 }
+
+// A limit with Events counts only the messages of those events.
+func TestRateLimitEvents(t *testing.T) {
+	t.Parallel()
+	sendOnly := ws.WithRateLimit(ws.RateLimit{Rate: slow, Burst: 1, Events: []string{"chat.send"}})
+	c := dial(t, newRtRouter(newRtChat(), sendOnly))
+	const history = `{"event":"chat.history","id":"h","data":{"limit":0}}`
+	const historyReply = `{"id":"h","event":"chat.history","statusCode":200,"body":[]}`
+	exchange(t, c,
+		history, historyReply,
+		`{"event":"chat.send","id":1,"data":{"message":"Hi","user":"ana"}}`, `{"id":1,"event":"chat.send","statusCode":200,"body":{"message":"Hi","user":"ana"}}`,
+		history, historyReply,
+		`{"event":"chat.nope"}`, `{"event":"chat.nope","statusCode":400,"body":{"errorList":[{"loc":["event"],"type":"union_tag_invalid","msg":"Input tag 'chat.nope' found using 'event' does not match any of the expected tags: `+rtExpected+`"}]}}`,
+		`{"event":"chat.send","id":2,"data":{"message":"Hi","user":"ana"}}`, `{"id":2,"event":"chat.send","statusCode":429,"body":{"errorList":[{"loc":[],"type":"rate_limited","msg":"Rate limit exceeded: at most 0.001 messages per second, in bursts of 1"}]}}`,
+	)
+	for range 5 {
+		exchange(t, c, history, historyReply)
+	}
+	// A Callback has no events: the limit counts none of its messages.
+	cb := dial(t, ws.Callback(nil, newChat().Receive, nil, sendOnly))
+	for range 3 {
+		equal(t, "callback", roundTrip(t, cb, `{"message":"x","user":"u"}`), `{"statusCode":200,"body":{"message":"Hi! x","user":"System"}}`)
+	}
+}

@@ -501,16 +501,20 @@ var (
 // the goroutine that will. It returns an error only when the connection has
 // ended.
 func (s *session) dispatch(msg []byte) error {
+	q := s.r.route(msg)
 	if c := s.c; c.rate != nil {
-		refusal, err := c.rate.take(c)
+		var event string
+		if q.ev != nil {
+			event = q.ev.name
+		}
+		refusal, err := c.rate.take(c, event)
 		if err != nil {
 			return err
 		}
 		if refusal != nil {
-			return s.refuse(msg, refusal)
+			return s.refuse(q, len(msg), refusal)
 		}
 	}
-	q := s.r.route(msg)
 	switch {
 	case q.errs != nil:
 		return s.c.sendEvent(q.id, q.event, http.StatusBadRequest, *q.errs)
@@ -589,16 +593,15 @@ func (r *Router) route(msg []byte) (q routed) {
 	return q
 }
 
-// refuse answers a message over a rate limit with refusal, echoing its
-// event and id when they can be read; a message for a registered event
-// passes through the interceptors as refused. It returns an error only
-// when the connection has ended.
-func (s *session) refuse(msg []byte, refusal *Reply) error {
-	q := s.r.route(msg)
+// refuse answers q, a message of size bytes over a rate limit, with
+// refusal, echoing its event and id when they could be read; a message for
+// a registered event passes through the interceptors as refused. It
+// returns an error only when the connection has ended.
+func (s *session) refuse(q routed, size int, refusal *Reply) error {
 	if q.ev == nil {
 		return s.c.sendEvent(q.id, q.event, refusal.Status, refusal.Body)
 	}
-	return s.refuseEvent(q.ev, q.id, s.newCall(q.ev, q.traceparent, q.tracestate, len(msg)), refusal)
+	return s.refuseEvent(q.ev, q.id, s.newCall(q.ev, q.traceparent, q.tracestate, size), refusal)
 }
 
 // refuseEvent sends refusal as the reply to a message for ev, through the
