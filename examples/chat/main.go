@@ -12,6 +12,8 @@
 // GET /chat is the same room in the Callback shape: it takes
 // {"message": "…", "user": "…"} and answers the sender with
 // {"statusCode": 200, "body": {"message": "…", "user": "…", "time": "…"}}.
+// chat.send is rate limited (chatapp.SendLimit): 10 messages at once, then
+// 2 per second; the page shows the 429 as a request to slow down.
 // GET /echo answers every JSON message with {"Hola": "Mundo"}. An invalid
 // message gets a 400 errorList. On SIGINT or SIGTERM the server closes
 // every connection with 1001 (going away), and the page reconnects when it
@@ -42,7 +44,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if err := chatapp.Serve(ctx, *addr, hub.New(hub.WithLogger(slog.Default()))); err != nil {
+	if err := chatapp.Serve(ctx, *addr, hub.New(hub.WithLogger(slog.Default())), chatapp.SendLimit); err != nil {
 		log.Fatal(err)
 	}
 }

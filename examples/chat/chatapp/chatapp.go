@@ -28,12 +28,25 @@ import (
 //go:embed static
 var static embed.FS
 
+// SendLimit is the rate limit of chat.send on GET /ws: 10 messages at
+// once, then 2 per second, per connection. Over it, a message gets a 429
+// (the page asks to slow down); a client that keeps sending 50 more
+// without pausing is closed with 1008. Joining, typing and history are not
+// limited.
+var SendLimit = ws.WithRateLimit(ws.RateLimit{Rate: 2, Burst: 10, Events: []string{"chat.send"}})
+
 // Serve serves the chat on addr until ctx is done, then shuts down
 // gracefully: it stops accepting, closes every WebSocket connection with
-// 1001 (going away) and waits for their Disconnect callbacks.
-func Serve(ctx context.Context, addr string, h *hub.Hub) error {
+// 1001 (going away) and waits for their Disconnect callbacks. opts are
+// added to the options of every WebSocket endpoint.
+func Serve(ctx context.Context, addr string, h *hub.Hub, opts ...ws.Option) error {
 	var conns ws.Group
-	srv := NewServer(&conns, h)
+	return Run(ctx, addr, NewServer(&conns, h, opts...), &conns)
+}
+
+// Run serves srv on addr until ctx is done, then shuts down gracefully as
+// [Serve] does, with the WebSocket connections of conns.
+func Run(ctx context.Context, addr string, srv *http.Server, conns *ws.Group) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -57,9 +70,9 @@ func Serve(ctx context.Context, addr string, h *hub.Hub) error {
 // A client has 10 s to send a request's headers, and a keep-alive
 // connection idle for 60 s is closed; WebSocket connections, taken over
 // from the server, have their own ping and write timeouts instead.
-func NewServer(conns *ws.Group, h *hub.Hub) *http.Server {
+func NewServer(conns *ws.Group, h *hub.Hub, opts ...ws.Option) *http.Server {
 	return &http.Server{
-		Handler:           NewMux(conns, h),
+		Handler:           NewMux(conns, h, opts...),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       60 * time.Second,
 	}
@@ -67,24 +80,25 @@ func NewServer(conns *ws.Group, h *hub.Hub) *http.Server {
 
 // NewMux serves the page, the room (its members kept in h) on GET /ws and
 // GET /chat, and the echo endpoint. Every WebSocket connection is tracked
-// in conns for the graceful shutdown.
-func NewMux(conns *ws.Group, h *hub.Hub) *http.ServeMux {
+// in conns for the graceful shutdown. opts are added to the options of
+// every WebSocket endpoint: [SendLimit], interceptors, observers.
+func NewMux(conns *ws.Group, h *hub.Hub, opts ...ws.Option) *http.ServeMux {
 	page, err := fs.Sub(static, "static")
 	if err != nil {
 		panic(err)
 	}
 	group, logger := ws.WithGroup(conns), ws.WithLogger(slog.Default())
-	validated := []ws.Option{group, logger,
+	validated := append([]ws.Option{group, logger,
 		ws.WithValidator(chatValidator()),
 		ws.WithTagError("notblank", "string_blank", "String should not be blank"),
-	}
+	}, opts...)
 	chat := NewChat(h, validated...)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(page))
 	mux.Handle("GET /ws", chat.Router())
 	mux.Handle("GET /chat", ws.Callback(chat.Connect, chat.Receive, chat.Disconnect, validated...))
-	mux.Handle("GET /echo", ws.Handler(echo, group, logger))
+	mux.Handle("GET /echo", ws.Handler(echo, append([]ws.Option{group, logger}, opts...)...))
 	return mux
 }
 

@@ -113,8 +113,10 @@ function joinAs(user, tries = 1) {
   });
 }
 
-// messages words a refused request's body.
+// messages words a refused request's body. A 429 is the server's rate
+// limit: the message was not posted, and may be sent again in a moment.
 function messages(body, statusCode) {
+  if (statusCode === 429) return "You are sending messages quickly: wait a moment, then send again.";
   const labels = { user: "Name: " };
   const errors = body?.errorList ?? [{ loc: [], msg: `The server answered ${statusCode}` }];
   return errors.map((e) => (labels[e.loc[0]] ?? "") + e.msg).join(" · ");
