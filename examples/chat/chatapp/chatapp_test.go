@@ -462,26 +462,37 @@ func TestServerTimeouts(t *testing.T) {
 	}
 }
 
-// TestSendRateLimit: with SendLimit, chat.send takes 10 messages at once,
-// then answers 429 and posts nothing; typing and history are not limited.
+// TestSendRateLimit: with SendLimit, chat.send takes 10 messages at once
+// (and more as tokens come back, 2 a second), then answers 429 and posts
+// nothing; typing and history are not limited.
 func TestSendRateLimit(t *testing.T) {
 	t.Parallel()
 	conns := new(ws.Group)
 	srv := wstest.NewServer(t, chatapp.NewMux(conns, hub.New(), chatapp.SendLimit))
 	ana := joined(t, srv, "Ana")
-	for i := range 10 {
-		ana.send(fmt.Sprint(i))
+	posted := 0
+	for {
+		_, err := wsclient.Call[chatapp.ChatMessage](t.Context(), ana.Client, "chat.send", chatapp.SendRequest{Message: fmt.Sprint(posted)})
+		if err == nil {
+			if posted++; posted == 40 {
+				t.Fatal("40 messages posted, none refused")
+			}
+			continue
+		}
+		d := refused(t, err, 429, []any{}, "rate_limited")
+		if d.Msg != "Rate limit exceeded: at most 2 messages per second, in bursts of 10" {
+			t.Fatalf("429 message %q", d.Msg)
+		}
+		break
 	}
-	_, err := wsclient.Call[chatapp.ChatMessage](t.Context(), ana.Client, "chat.send", chatapp.SendRequest{Message: "one too many"})
-	d := refused(t, err, 429, []any{}, "rate_limited")
-	if d.Msg != "Rate limit exceeded: at most 2 messages per second, in bursts of 10" {
-		t.Fatalf("429 message %q", d.Msg)
+	if posted < 10 {
+		t.Fatalf("refused after %d messages, want a burst of 10", posted)
 	}
 	if _, err := wsclient.Call[any](t.Context(), ana.Client, "chat.typing", chatapp.TypingRequest{}); err != nil {
 		t.Fatalf("typing after the limit: %v", err)
 	}
 	got, err := wsclient.Call[[]chatapp.ChatMessage](t.Context(), ana.Client, "chat.history", chatapp.HistoryRequest{})
-	if err != nil || len(got) != 10 || got[9].Message != "9" {
-		t.Fatalf("history: %d messages, %v; want the 10 posted", len(got), err)
+	if err != nil || len(got) != posted || got[posted-1].Message != fmt.Sprint(posted-1) {
+		t.Fatalf("history: %d messages, %v; want the %d posted", len(got), err, posted)
 	}
 }
