@@ -152,6 +152,30 @@ func TestValidationError(t *testing.T) {
 	run(t, ana, seeFromOthers("Anabel here."))
 }
 
+// TestRateLimitShown: a person who sends faster than chat.send's rate
+// limit (10 at once, then 2 a second) sees a polite request to slow down
+// under the input, and the page stays connected. The clicks come from one
+// script, at once, as fast as a person mashing Enter can never be slower
+// than the limit.
+func TestRateLimitShown(t *testing.T) {
+	browser := newBrowser(t)
+	srv := startServer(t, "127.0.0.1:0")
+	ana := newPage(t, browser)
+	run(t, ana, enter(srv.url(), "Ana"))
+	clicks := chromedp.Evaluate[int](`(() => {
+		const input = document.getElementById("message"), send = document.getElementById("send");
+		for (let i = 0; i < 30; i++) { input.value = "quick " + i; send.click(); }
+		return 30;
+	})()`)
+	if _, err := chromedp.Run(ana, clicks); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ana,
+		waitFor(`document.getElementById("error").textContent === "You are sending messages quickly: wait a moment, then send again." &&
+			document.getElementById("message").getAttribute("aria-invalid") === "true"`),
+		waitOpen())
+}
+
 // TestRoomStream: the room's stats stream (chat.watch) shows who is online
 // as it changes; Stop ends it ($cancel) and Watch opens it again.
 func TestRoomStream(t *testing.T) {
