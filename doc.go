@@ -74,5 +74,18 @@
 //   - ping interval: 30 s ([WithPingInterval]);
 //   - validator: one shared *validator.Validate with required struct
 //     checks on ([WithValidator]);
-//   - logger: discards everything ([WithLogger]).
+//   - logger: discards everything ([WithLogger]);
+//   - interceptors, observers, rate limits: none ([WithInterceptors],
+//     [WithObserver], [WithRateLimit]).
+//
+// # Observability
+//
+// An [Interceptor] wraps the handling of each message of a [Callback] or a
+// [Router], as HTTP middleware wraps a handler: it sees the [Call] (the
+// connection, the event and id, the decoded request) and its [Reply], may
+// refuse the message before the handler runs, and measures what it likes.
+// An [Observer] sees connections start and end and the bytes they carry. A
+// [RateLimit] bounds how fast a client or a user may send. The module
+// github.com/cafeto-go/ws/wsotel builds OpenTelemetry metrics and traces
+// on them; docs/observability.md has the details.
 package ws
