@@ -326,3 +326,35 @@ func TestObservabilitySnippets(t *testing.T) {
 		t.Fatalf("%d Go blocks in docs/observability.md, want 4", blocks)
 	}
 }
+
+// With WithConcurrency, each request's Call keeps its own id while
+// requests run at once.
+func TestInterceptorsConcurrent(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	ids := map[string]bool{}
+	record := func(next ws.CallFunc) ws.CallFunc {
+		return func(ctx context.Context, call *ws.Call) ws.Reply {
+			r := next(ctx, call)
+			mu.Lock()
+			ids[string(call.ID)+"/"+call.Request.(SendRequest).Message] = true
+			mu.Unlock()
+			return r
+		}
+	}
+	c := dial(t, newRtRouter(newRtChat(), ws.WithConcurrency(4), ws.WithInterceptors(record)))
+	const n = 16
+	for i := range n {
+		send(t, c, fmt.Sprintf(`{"event":"chat.send","id":"r%d","data":{"message":"m%d","user":"ana"}}`, i, i))
+	}
+	for range n {
+		recv(t, c)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i := range n {
+		if k := fmt.Sprintf(`"r%d"/m%d`, i, i); !ids[k] {
+			t.Fatalf("the interceptor did not see %s; saw %v", k, ids)
+		}
+	}
+}
