@@ -291,7 +291,7 @@ func TestSlowPushHandler(t *testing.T) {
 	r.OnConnect(func(ctx context.Context, c *ws.Conn) error { conn.Store(c); return nil })
 	srv := wstest.NewServer(t, r)
 	c := wsclient.New(srv.URL, wsclient.WithBuffer(4))
-	stuck, release := make(chan int, 1), make(chan struct{})
+	stuck, release, handled := make(chan int, 1), make(chan struct{}), make(chan struct{}, 16)
 	var seen []int
 	wsclient.On(c, "tick", func(ctx context.Context, i int) {
 		seen = append(seen, i)
@@ -299,6 +299,7 @@ func TestSlowPushHandler(t *testing.T) {
 			stuck <- i
 			<-release
 		}
+		handled <- struct{}{}
 	})
 	ctx := t.Context()
 	if err := c.Connect(ctx); err != nil {
@@ -314,7 +315,12 @@ func TestSlowPushHandler(t *testing.T) {
 		t.Fatalf("ticks = %d, %v", n, err)
 	}
 	close(release)
-	// A last push, handled once the handler caught up: the buffer held 4.
+	// The stuck push and the 4 the buffer held are handled; the others
+	// were dropped.
+	for range 5 {
+		<-handled
+	}
+	// A last push goes through.
 	done := make(chan struct{})
 	wsclient.On(c, "tick", func(ctx context.Context, i int) {
 		seen = append(seen, i)
