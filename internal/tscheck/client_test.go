@@ -133,7 +133,7 @@ func TestGeneratedClient(t *testing.T) {
 	tsc := filepath.Join(modules, ".bin", "tsc")
 	command(t, dir, nil, tsc, "-p", "tsconfig.json")
 	command(t, dir, nil, tsc, "-p", "tsconfig.dom.json")
-	out := command(t, dir, []string{"WS_BASE=" + srv.URL}, node, "--test", "--test-reporter=spec", "client.test.js")
+	out := command(t, dir, []string{"WS_BASE=" + srv.URL}, node, "--test", "--test-timeout=60000", "--test-reporter=spec", "client.test.js")
 	t.Logf("node --test:\n%s", out)
 	if ch.connections.Load() == 0 {
 		t.Fatal("the Node test never connected")

@@ -16,6 +16,10 @@ import {
 const base = process.env.WS_BASE;
 if (!base) throw new Error("WS_BASE is not set");
 
+// guard keeps a broken client from hanging the run: a test still under
+// way after it fails, by its name. Nothing here measures time.
+const guard = { timeout: 30_000 };
+
 function open(options: ClientOptions<WsClient> = {}): WsClient {
   return connectWs({ base, WebSocket, ...options });
 }
@@ -30,7 +34,7 @@ async function failure(p: Promise<unknown>): Promise<unknown> {
   return assert.fail("resolved, want a rejection");
 }
 
-test("a call resolves with the reply's body", async () => {
+test("a call resolves with the reply's body", guard, async () => {
   const c = open();
   try {
     const m: ChatMessage = await c.call("chat.send", { message: "Hi", user: "ana" });
@@ -47,7 +51,7 @@ test("a call resolves with the reply's body", async () => {
   }
 });
 
-test("a 400 rejects with a WsError carrying its errorList", async () => {
+test("a 400 rejects with a WsError carrying its errorList", guard, async () => {
   const c = open();
   try {
     const err = await failure(c.call("chat.send", { message: "x".repeat(501), user: "" }));
@@ -71,7 +75,7 @@ test("a 400 rejects with a WsError carrying its errorList", async () => {
   }
 });
 
-test("pushes reach their listeners until they stop", async () => {
+test("pushes reach their listeners until they stop", guard, async () => {
   const c = open();
   try {
     const got: ChatMessage[] = [];
@@ -87,7 +91,7 @@ test("pushes reach their listeners until they stop", async () => {
   }
 });
 
-test("a stream's items come in order, then it ends", async () => {
+test("a stream's items come in order, then it ends", guard, async () => {
   const c = open();
   try {
     const items: string[] = [];
@@ -98,7 +102,7 @@ test("a stream's items come in order, then it ends", async () => {
   }
 });
 
-test("breaking out of a stream cancels it on the server", async () => {
+test("breaking out of a stream cancels it on the server", guard, async () => {
   const c = open();
   try {
     const before = (await c.call("test.stats")).cancelled;
@@ -122,7 +126,7 @@ test("breaking out of a stream cancels it on the server", async () => {
   }
 });
 
-test("a stream whose data does not validate throws its WsError", async () => {
+test("a stream whose data does not validate throws its WsError", guard, async () => {
   const c = open();
   try {
     const err = await failure(
@@ -137,7 +141,7 @@ test("a stream whose data does not validate throws its WsError", async () => {
   }
 });
 
-test("reconnect: what was under way fails, onOpen runs again, what waits goes out", async () => {
+test("reconnect: what was under way fails, onOpen runs again, what waits goes out", guard, async () => {
   const opens: number[] = [];
   const closes: Array<[number, boolean]> = [];
   let reopened!: () => void;
@@ -178,7 +182,7 @@ test("reconnect: what was under way fails, onOpen runs again, what waits goes ou
   assert.ok(closed instanceof ConnectionError, String(closed));
 });
 
-test("without reconnect, a lost connection is the end", async () => {
+test("without reconnect, a lost connection is the end", guard, async () => {
   const c = open();
   await c.opened();
   const err = await failure(c.call("test.drop"));
