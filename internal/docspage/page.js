@@ -140,7 +140,9 @@ function readEndpoints() {
       errors,
     });
   }
-  return endpoints;
+  // Routers first, the richest; then callbacks; then the undescribed.
+  const rank = { router: 0, callback: 1, untyped: 2 };
+  return endpoints.sort((a, b) => rank[a.kind] - rank[b.kind]);
 }
 
 // ---------------------------------------------------------------- schemas
@@ -323,7 +325,7 @@ function rules(s, depth = 0) {
     else if (others.length > 1) push(others.map((r) => r.join(", ")).join(" or "));
     if (empties.length && others.length) push("or empty");
   }
-  if (s["x-validate"]) push(`validate: ${s["x-validate"]}`);
+  if (s["x-validate"]) push(`validate: ${s["x-validate"].replaceAll(",", ",\u200b")}`);
   return out;
 }
 
