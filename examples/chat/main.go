@@ -14,7 +14,11 @@
 // {"statusCode": 200, "body": {"message": "…", "user": "…", "time": "…"}}.
 // chat.send is rate limited (chatapp.SendLimit): 10 messages at once, then
 // 2 per second; the page shows the 429 as a request to slow down.
-// GET /echo answers every JSON message with {"Hola": "Mundo"}. An invalid
+// GET /echo answers every JSON message with {"Hola": "Mundo"}.
+// GET /asyncapi.json is the AsyncAPI document of the three, and GET /docs
+// the page that documents them, with a console to try them; the page's
+// client (chatapp/static/client.js) is generated from that document by
+// wsgen-ts: go generate ./examples/chat/chatapp. An invalid
 // message gets a 400 errorList. On SIGINT or SIGTERM the server closes
 // every connection with 1001 (going away), and the page reconnects when it
 // is back.

@@ -3,7 +3,10 @@
 // [ws.Router] of typed events (join, send, history, typing, and a stream of
 // the room's stats), the page's endpoint; GET /chat is a [ws.Callback]
 // (one request type, one reply type) in the same room; GET /echo is a
-// [ws.Handler], the traditional loop. It is a package of its own so that
+// [ws.Handler], the traditional loop. GET /asyncapi.json describes them
+// ([Document]) and GET /docs documents them ([ws.DocsPage]); the page talks
+// to GET /ws through the client wsgen-ts generates from that document
+// (static/client.js). It is a package of its own so that
 // examples/chatnats serves the same app with its rooms shared over NATS.
 package chatapp
 
@@ -79,10 +82,26 @@ func NewServer(conns *ws.Group, h *hub.Hub, opts ...ws.Option) *http.Server {
 }
 
 // NewMux serves the page, the room (its members kept in h) on GET /ws and
-// GET /chat, and the echo endpoint. Every WebSocket connection is tracked
-// in conns for the graceful shutdown. opts are added to the options of
-// every WebSocket endpoint: [SendLimit], interceptors, observers.
+// GET /chat, the echo endpoint, their AsyncAPI document on
+// GET /asyncapi.json ([Document]) and the page that documents them on
+// GET /docs ([ws.DocsPage]). Every WebSocket connection is tracked in conns
+// for the graceful shutdown. opts are added to the options of every
+// WebSocket endpoint: [SendLimit], interceptors, observers.
 func NewMux(conns *ws.Group, h *hub.Hub, opts ...ws.Option) *http.ServeMux {
+	mux, _ := newMux(conns, h, opts)
+	return mux
+}
+
+// Document returns the AsyncAPI document of the chat's endpoints, the one
+// [NewMux] serves. The page's client (static/client.js) is generated from
+// it: go generate in this package writes it to asyncapi.json, then runs
+// wsgen-ts.
+func Document() *ws.AsyncAPI {
+	_, doc := newMux(new(ws.Group), hub.New(), nil)
+	return doc
+}
+
+func newMux(conns *ws.Group, h *hub.Hub, opts []ws.Option) (*http.ServeMux, *ws.AsyncAPI) {
 	page, err := fs.Sub(static, "static")
 	if err != nil {
 		panic(err)
@@ -93,13 +112,23 @@ func NewMux(conns *ws.Group, h *hub.Hub, opts ...ws.Option) *http.ServeMux {
 		ws.WithTagError("notblank", "string_blank", "String should not be blank"),
 	}, opts...)
 	chat := NewChat(h, validated...)
+	callback := ws.Callback(chat.Connect, chat.Receive, chat.Disconnect, validated...)
+	loop := ws.Handler(echo, append([]ws.Option{group, logger}, opts...)...)
+
+	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0",
+		Description: "One chat room in three shapes: a Router of typed events on /ws (the page's), a Callback on /chat, and an echo Handler on /echo."})
+	doc.Add("/ws", chat.Router())
+	doc.Add("/chat", callback)
+	doc.Add("/echo", loop)
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(page))
 	mux.Handle("GET /ws", chat.Router())
-	mux.Handle("GET /chat", ws.Callback(chat.Connect, chat.Receive, chat.Disconnect, validated...))
-	mux.Handle("GET /echo", ws.Handler(echo, append([]ws.Option{group, logger}, opts...)...))
-	return mux
+	mux.Handle("GET /chat", callback)
+	mux.Handle("GET /echo", loop)
+	mux.Handle("GET /asyncapi.json", doc)
+	mux.Handle("GET /docs", ws.DocsPage(doc))
+	return mux, doc
 }
 
 // chatValidator is the validator of the chat's requests: the package's

@@ -1,9 +1,10 @@
-// The chat page: one WebSocket to /ws, reopened with backoff whenever it
-// closes. Each request is {"event", "id", "data"}; its reply carries the same
-// id: {"id", "event", "statusCode", "body"}, with "more": true on the items of
-// a stream. Pushes have no id: {"event": "chat.message" | "chat.typing",
-// "statusCode": 200, "body"}. A refused request's body is an errorList:
-// {"errorList": [{"loc", "type", "msg"}]}.
+// The chat page, on the typed client that wsgen-ts generates from the
+// server's AsyncAPI document (client.js; go generate in package chatapp
+// writes it). One connection to /ws, dialled again with backoff whenever it
+// closes; onOpen loads the history, watches the room and joins again. A
+// refused request rejects with a WsError whose errorList says why.
+import { connectWs, WsError } from "./client.js";
+
 const $ = (id) => document.getElementById(id);
 const status = $("status"), list = $("messages"), join = $("join"), name = $("name");
 const joinError = $("join-error"), composer = $("composer"), input = $("message");
@@ -12,71 +13,36 @@ const room = $("room"), online = $("online"), watchButton = $("watch");
 
 let me = sessionStorage.getItem("name") || ""; // the name we join with
 let joined = false; // this connection has joined as me
-let socket;
-let retries = 0;
-let why = "Offline"; // what the status says until the socket is open again
-let renaming = false; // the socket closes to join under another name
-let ids = 0;
-const waiting = new Map(); // request id → what to do with its replies
+let why = "Offline"; // what the status says until the connection is open again
+let chat; // the client
 
 function connect() {
-  setStatus("connecting", retries ? `${why} · reconnecting…` : "Connecting…");
-  const url = new URL("ws", location.href);
-  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  socket = new WebSocket(url);
-  socket.onopen = () => {
-    retries = 0;
-    why = "Offline";
-    setStatus("open", "Connected");
-    request("chat.history", {}, ({ statusCode, body }) => {
-      if (statusCode === 200) body.forEach(show);
-    });
-    if (watching) watch();
-    if (me) joinAs(me, 3);
-  };
-  socket.onmessage = (event) => receive(JSON.parse(event.data));
-  socket.onclose = (event) => {
-    waiting.clear();
-    joined = false;
-    watchId = stopping = stats = null;
-    showRoom();
-    for (const user of [...typists.keys()]) stopTyping(user);
-    if (renaming) {
-      renaming = false;
-      return connect();
-    }
-    if (event.code === 1001) why = "Server restarting"; // going away: it said so before it left
-    const delay = Math.min(500 * 2 ** retries++, 8000) * (0.75 + Math.random() / 2);
-    setStatus("closed", `${why} · retrying in ${Math.ceil(delay / 1000)} s`);
-    setTimeout(connect, delay);
-  };
+  setStatus("connecting", "Connecting…");
+  chat = connectWs({ reconnect: { initialDelay: 500, maxDelay: 8000 }, onOpen: opened, onClose: closed });
+  chat.on("chat.message", (msg) => {
+    stopTyping(msg.user);
+    show(msg);
+  });
+  chat.on("chat.typing", ({ user }) => startTyping(user));
 }
 
-// request sends an event; onReply, if given, gets its reply, or each item
-// of a stream and then its final reply.
-function request(event, data, onReply) {
-  const id = String(++ids);
-  if (onReply) waiting.set(id, onReply);
-  socket.send(JSON.stringify({ event, id, data }));
-  return id;
+// opened runs on each new connection, before what waited for it is sent.
+async function opened(c) {
+  why = "Offline";
+  setStatus("open", "Connected");
+  c.call("chat.history").then((messages) => messages?.forEach(show), () => {});
+  if (watching) watch(c);
+  if (me) await joinAs(c, me, 3);
 }
 
-function receive(msg) {
-  if (msg.id !== undefined) {
-    const onReply = waiting.get(msg.id);
-    if (!msg.more) waiting.delete(msg.id);
-    onReply?.(msg);
-    return;
-  }
-  switch (msg.event) {
-    case "chat.message":
-      stopTyping(msg.body.user);
-      show(msg.body);
-      break;
-    case "chat.typing":
-      startTyping(msg.body.user);
-      break;
-  }
+function closed({ code, reconnecting }) {
+  joined = false;
+  watched = stats = null;
+  showRoom();
+  for (const user of [...typists.keys()]) stopTyping(user);
+  if (!reconnecting) return; // closed on purpose: a new name
+  if (code === 1001) why = "Server restarting"; // going away: it said so before it left
+  setStatus("closed", `${why} · reconnecting…`);
 }
 
 function setStatus(state, text) {
@@ -86,44 +52,46 @@ function setStatus(state, text) {
 }
 
 function open() {
-  return socket?.readyState === WebSocket.OPEN;
+  return chat.state === "open";
 }
 
 // joinAs takes a name in the room. A name taken again right after a
 // reconnect may still be held by our old connection, which the server has
 // not seen go yet: tries > 1 retries it a little later.
-function joinAs(user, tries = 1) {
-  request("chat.join", { user }, ({ statusCode, body }) => {
-    if (statusCode === 200) {
-      me = body.user;
-      sessionStorage.setItem("name", me);
-      joined = true;
-      setStatus("open", "Connected");
-      enter();
-      return;
-    }
-    if (statusCode === 409 && tries > 1 && body?.errorList?.[0]?.type === "name_taken") {
-      setTimeout(() => open() && joinAs(user, tries - 1), 1000);
+async function joinAs(c, user, tries = 1) {
+  try {
+    const body = await c.call("chat.join", { user });
+    me = body.user;
+    sessionStorage.setItem("name", me);
+    joined = true;
+    setStatus("open", "Connected");
+    enter();
+  } catch (err) {
+    if (!(err instanceof WsError)) return; // the connection ended: opened joins again
+    if (err.statusCode === 409 && tries > 1 && err.errorList[0]?.type === "name_taken") {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      if (c === chat && open()) await joinAs(c, user, tries - 1);
       return;
     }
     leave();
     name.value = user;
-    joinError.textContent = messages(body, statusCode);
+    joinError.textContent = messages(err);
     name.setAttribute("aria-invalid", "true");
-  });
+  }
 }
 
-// messages words a refused request's body. A 429 is the server's rate
-// limit: the message was not posted, and may be sent again in a moment.
-function messages(body, statusCode) {
-  if (statusCode === 429) return "You are sending messages quickly: wait a moment, then send again.";
+// messages words a refused request. A 429 is the server's rate limit: the
+// message was not posted, and may be sent again in a moment.
+function messages(err) {
+  if (!(err instanceof WsError)) return "The connection was lost: send again once it is back.";
+  if (err.statusCode === 429) return "You are sending messages quickly: wait a moment, then send again.";
   const labels = { user: "Name: " };
-  const errors = body?.errorList ?? [{ loc: [], msg: `The server answered ${statusCode}` }];
+  const errors = err.errorList.length ? err.errorList : [{ loc: [], msg: `The server answered ${err.statusCode}` }];
   return errors.map((e) => (labels[e.loc[0]] ?? "") + e.msg).join(" · ");
 }
 
-function showErrors(body, statusCode) {
-  error.textContent = messages(body, statusCode);
+function showErrors(err) {
+  error.textContent = messages(err);
   input.setAttribute("aria-invalid", "true");
 }
 
@@ -188,39 +156,43 @@ function showTyping() {
     "Several people are typing…";
 }
 
-// The room's stats come from the chat.watch stream; Stop sends $cancel,
-// and the stream's final reply says it has ended. It is opened again after
-// a reconnect.
+// The room's stats come from the chat.watch stream; Stop cancels it
+// ($cancel), and the stream's final reply says it has ended. It is opened
+// again after a reconnect.
 let watching = true; // the user wants the stats
-let watchId = null; // the open stream's id
-let stopping = null; // the id of the stream we sent $cancel for
+let watched = null; // the open stream
+let stopping = null; // the stream we cancelled, until its final reply
 let stats = null; // its last item
-function watch() {
-  const id = request("chat.watch", {}, ({ statusCode, body, more }) => {
-    if (id === stopping && !more) stopping = null; // ended: $cancel worked
-    if (id === watchId) {
-      if (more) {
-        stats = body;
-      } else {
-        watchId = stats = null; // ended by the server
-        if (statusCode !== 200) watching = false;
-      }
-    }
-    showRoom();
-  });
-  watchId = id;
+async function watch(c) {
+  const stream = c.stream("chat.watch");
+  watched = stream;
   stats = null;
+  showRoom();
+  try {
+    for await (const item of stream) {
+      if (stream !== watched) break;
+      stats = item;
+      showRoom();
+    }
+  } catch (err) {
+    if (err instanceof WsError) watching = false; // refused by the server
+  }
+  if (stream === watched) watched = stats = null; // ended by the server
   showRoom();
 }
 function stopWatching() {
-  if (watchId === null) return;
-  socket.send(JSON.stringify({ event: "$cancel", id: watchId }));
-  stopping = watchId;
-  watchId = stats = null;
+  if (watched === null) return;
+  const stream = watched;
+  stopping = stream;
+  watched = stats = null;
   showRoom();
+  stream.cancel().then(() => {
+    if (stopping === stream) stopping = null;
+    showRoom();
+  });
 }
 function showRoom() {
-  const on = watchId !== null && stats !== null;
+  const on = watched !== null && stats !== null;
   room.dataset.state = on ? "watching" : stopping !== null ? "stopping" : "stopped";
   watchButton.textContent = watching ? "Stop" : "Watch";
   if (!on) {
@@ -236,7 +208,7 @@ function showRoom() {
 }
 watchButton.onclick = () => {
   watching = !watching;
-  if (open() && watching) watch();
+  if (open() && watching) watch(chat);
   if (!watching) stopWatching();
   showRoom();
 };
@@ -265,10 +237,10 @@ join.onsubmit = (event) => {
   if (joined && user === me) return enter();
   me = user;
   if (joined) {
-    renaming = true;
-    socket.close(1000, "new name");
+    chat.close(1000, "new name");
+    connect();
   } else if (open()) {
-    joinAs(user);
+    joinAs(chat, user);
   }
 };
 name.oninput = () => {
@@ -284,17 +256,18 @@ $("rename").onclick = () => {
 
 // Empty, blank and over-long messages are sent as they are: the server
 // validates them, and its 400 errorList is shown under the input.
-composer.onsubmit = (event) => {
+composer.onsubmit = async (event) => {
   event.preventDefault();
   if (!joined) return;
   clearErrors();
   const text = input.value;
   typedAt = 0; // typing again is news
-  request("chat.send", { message: text }, ({ statusCode, body }) => {
-    if (statusCode !== 200) return showErrors(body, statusCode);
-    show(body);
+  try {
+    show(await chat.call("chat.send", { message: text }));
     if (input.value === text) input.value = "";
-  });
+  } catch (err) {
+    showErrors(err);
+  }
 };
 
 // Typing is told at most every 2 s.
@@ -303,7 +276,7 @@ input.oninput = () => {
   clearErrors();
   if (!joined || !input.value.trim() || Date.now() - typedAt < 2000) return;
   typedAt = Date.now();
-  request("chat.typing", {});
+  chat.call("chat.typing").catch(() => {});
 };
 
 if (me) {
