@@ -53,3 +53,24 @@ func ExampleNewAsyncAPI() {
 	// 3.1.0
 	// {"type":"object","properties":{"text":{"type":"string","minLength":1,"maxLength":500},"room":{"type":"string","enum":["","lobby","games"]}},"required":["text"]}
 }
+
+// The document, the page that describes it with a console, and the
+// endpoints, on one mux.
+func ExampleDocsPage() {
+	receive := func(ctx context.Context, in NoteRequest) (NoteReply, error) { return NoteReply{Text: in.Text}, nil }
+	send := func(ctx context.Context, in NoteRequest) (NoteReply, error) { return NoteReply{Text: in.Text}, nil }
+	mux := http.NewServeMux()
+
+	chat := ws.Callback(nil, receive, nil)
+	events := ws.NewRouter()
+	ws.On(events, "chat.send", send)
+
+	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0"})
+	doc.Add("/chat", chat)
+	doc.Add("GET /ws", events) // a ServeMux pattern works: {wildcards} become parameters
+
+	mux.Handle("GET /chat", chat)
+	mux.Handle("GET /ws", events)
+	mux.Handle("GET /asyncapi.json", doc)     // the document
+	mux.Handle("GET /docs", ws.DocsPage(doc)) // the page
+}

@@ -4,16 +4,11 @@ go 1.25.0
 
 replace github.com/cafeto-go/ws => ../../
 
-require (
-	github.com/cafeto-go/ws v0.0.0-00010101000000-000000000000
-	github.com/chromedp/chromedp v0.23.0
-)
+require github.com/cafeto-go/ws v0.0.0-00010101000000-000000000000
 
 require (
-	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/coder/websocket v1.8.15 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.16 // indirect
-	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-playground/locales v0.14.2 // indirect
 	github.com/go-playground/universal-translator v0.18.1 // indirect
 	github.com/go-playground/validator/v10 v10.30.4 // indirect
