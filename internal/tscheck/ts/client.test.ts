@@ -91,6 +91,27 @@ test("pushes reach their listeners until they stop", guard, async () => {
   }
 });
 
+test("a listener that throws is reported, and the others still get the push", guard, async () => {
+  const c = open();
+  const reported: unknown[] = [];
+  const consoleError = console.error;
+  console.error = (err: unknown) => reported.push(err); // Node has no reportError
+  try {
+    const got: string[] = [];
+    c.on("chat.message", () => {
+      throw new Error("listener broke");
+    });
+    c.on("chat.message", (m) => got.push(m.message));
+    await c.call("chat.send", { message: "still", user: "ana" });
+    await c.call("chat.send", { message: "again", user: "ana" });
+    assert.deepEqual(got, ["still", "again"]);
+    assert.deepEqual(reported.map((e) => (e as Error).message), ["listener broke", "listener broke"]);
+  } finally {
+    console.error = consoleError;
+    c.close();
+  }
+});
+
 test("a stream's items come in order, then it ends", guard, async () => {
   const c = open();
   try {

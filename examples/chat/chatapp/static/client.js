@@ -43,12 +43,12 @@ export class ConnectionError extends Error {
 const reconnectDefaults = { initialDelay: 500, maxDelay: 10000, factor: 2 };
 const decoder = new TextDecoder();
 
-// report hands an error thrown by the caller's function to the host, as an
-// uncaught error, without breaking the client.
+// report hands an error thrown by the caller's function (a listener, a
+// hook) to the host, without breaking the client: reportError in a
+// browser, the console elsewhere.
 function report(err) {
-  setTimeout(() => {
-    throw err;
-  });
+  if (typeof globalThis.reportError === "function") globalThis.reportError(err);
+  else console.error(err);
 }
 
 // Transport keeps one WebSocket open, dialling again with backoff when

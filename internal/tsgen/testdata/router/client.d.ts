@@ -76,7 +76,8 @@ export interface ClientOptions<C = unknown> {
   /**
    * onOpen runs each time the connection opens, before what waits for it
    * is sent: the place to join rooms again after a reconnection. What it
-   * sends goes out at once; an error it throws is reported, not fatal.
+   * sends goes out at once; an error it throws is reported (reportError, or
+   * the console), not fatal.
    */
   onOpen?: (client: C) => void | Promise<void>;
   /** onClose runs each time the connection ends; reconnecting says whether another attempt follows. */
@@ -142,7 +143,11 @@ export declare class Client<E extends { [K in keyof E]: EventSpec }, S extends {
   call<K extends keyof E & string>(event: K, ...data: DataArg<E[K]["data"]>): Promise<E[K]["reply"]>;
   /** stream opens the server stream event with data. */
   stream<K extends keyof S & string>(event: K, ...data: DataArg<S[K]["data"]>): Stream<S[K]["item"]>;
-  /** on calls fn with the body of each push of event; it returns a function that stops it. */
+  /**
+   * on calls fn with the body of each push of event; it returns a function
+   * that stops it. An error fn throws is reported (reportError, or the
+   * console), not fatal.
+   */
   on<K extends keyof P & string>(event: K, fn: (body: P[K]) => void): () => void;
   /** close closes the connection for good; what is under way fails with a ConnectionError. */
   close(code?: number, reason?: string): void;
