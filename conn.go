@@ -720,3 +720,28 @@ func (c *Conn) answer(ctx context.Context, data []byte, call *Call, handle handl
 	}
 	return err
 }
+
+// connect runs onConnect, if any: an error refuses the connection, which
+// closes with 1008 (an [*Error] is sent as its envelope first), or 1011 for
+// a panic. It reports false when the connection was refused and closed.
+func (c *Conn) connect(onConnect func(context.Context, *Conn) error) bool {
+	if onConnect == nil {
+		return true
+	}
+	err := c.guard("onConnect", func() error { return onConnect(c.ctx, c) })
+	if err == nil {
+		return true
+	}
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		c.sendEnvelope(e.Status, e.Body)
+		c.close(StatusPolicyViolation, "connection refused", ErrConnectRefused)
+	case errors.Is(err, errPanic):
+		c.close(StatusInternalError, "internal error", err)
+	default:
+		c.log("ws: onConnect refused the connection", err)
+		c.close(StatusPolicyViolation, "connection refused", ErrConnectRefused)
+	}
+	return false
+}

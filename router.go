@@ -338,30 +338,6 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// connect runs onConnect, if any, as [Callback] does; it reports false when
-// the connection was refused and has been closed.
-func (c *Conn) connect(onConnect func(context.Context, *Conn) error) bool {
-	if onConnect == nil {
-		return true
-	}
-	err := c.guard("onConnect", func() error { return onConnect(c.ctx, c) })
-	if err == nil {
-		return true
-	}
-	var e *Error
-	switch {
-	case errors.As(err, &e):
-		c.sendEnvelope(e.Status, e.Body)
-		c.close(StatusPolicyViolation, "connection refused", ErrConnectRefused)
-	case errors.Is(err, errPanic):
-		c.close(StatusInternalError, "internal error", err)
-	default:
-		c.log("ws: onConnect refused the connection", err)
-		c.close(StatusPolicyViolation, "connection refused", ErrConnectRefused)
-	}
-	return false
-}
-
 // session is the Router's state for one connection.
 type session struct {
 	r   *Router

@@ -2,7 +2,6 @@ package ws
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"reflect"
@@ -219,21 +218,8 @@ func (h *callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.release()
 
-	if h.onConnect != nil {
-		if err := c.guard("onConnect", func() error { return h.onConnect(c.ctx, c) }); err != nil {
-			var e *Error
-			switch {
-			case errors.As(err, &e):
-				c.sendEnvelope(e.Status, e.Body)
-				c.close(StatusPolicyViolation, "connection refused", ErrConnectRefused)
-			case errors.Is(err, errPanic):
-				c.close(StatusInternalError, "internal error", err)
-			default:
-				c.log("ws: onConnect refused the connection", err)
-				c.close(StatusPolicyViolation, "connection refused", ErrConnectRefused)
-			}
-			return
-		}
+	if !c.connect(h.onConnect) {
+		return
 	}
 	c.startPings(h.cfg.pingInterval)
 	c.startLimits()
