@@ -745,3 +745,37 @@ func (c *Conn) connect(onConnect func(context.Context, *Conn) error) bool {
 	}
 	return false
 }
+
+// sendEvent writes a reply: {"id":…,"event":…,"statusCode":…,"body":…}. A
+// body that does not encode is logged and replaced by a 500.
+func (c *Conn) sendEvent(id, event []byte, status int, body any) error {
+	b := getBuffer()
+	defer putBuffer(b)
+	if err := writeEventEnvelope(&b.Buffer, b.enc, id, event, status, body, false); err != nil {
+		c.log("ws: reply does not encode as JSON", err)
+		writeEventEnvelope(&b.Buffer, b.enc, id, event, http.StatusInternalServerError, internalError, false)
+	}
+	c.lockWrite()
+	defer c.wmu.Unlock()
+	return c.writeLocked(c.ctx, b.Bytes())
+}
+
+// logEvent logs an error of an event's function.
+func (c *Conn) logEvent(msg, event string, err error) {
+	c.cfg.logger.ErrorContext(c.ctx, msg, "event", event, "error", err, "remote", c.req.RemoteAddr, "path", c.req.URL.Path)
+}
+
+// sendItem writes a stream's item: {…,"more":true}. An item that does not
+// encode is not sent; the error says why.
+func (c *Conn) sendItem(id, event []byte, item any) error {
+	b := getBuffer()
+	defer putBuffer(b)
+	if err := writeEventEnvelope(&b.Buffer, b.enc, id, event, http.StatusOK, item, true); err != nil {
+		return fmt.Errorf("ws: stream item does not encode as JSON: %w", err)
+	}
+	c.lockWrite()
+	defer c.wmu.Unlock()
+	// The connection's context, not the stream's: a write cut short by a
+	// cancelled context would close the whole connection.
+	return c.writeLocked(c.ctx, b.Bytes())
+}

@@ -633,22 +633,3 @@ func (s *session) spawn(ev *event, id, data []byte, call *Call) {
 		s.end()
 	}()
 }
-
-// sendEvent writes a reply: {"id":…,"event":…,"statusCode":…,"body":…}. A
-// body that does not encode is logged and replaced by a 500.
-func (c *Conn) sendEvent(id, event []byte, status int, body any) error {
-	b := getBuffer()
-	defer putBuffer(b)
-	if err := writeEventEnvelope(&b.Buffer, b.enc, id, event, status, body, false); err != nil {
-		c.log("ws: reply does not encode as JSON", err)
-		writeEventEnvelope(&b.Buffer, b.enc, id, event, http.StatusInternalServerError, internalError, false)
-	}
-	c.lockWrite()
-	defer c.wmu.Unlock()
-	return c.writeLocked(c.ctx, b.Bytes())
-}
-
-// logEvent logs an error of an event's function.
-func (c *Conn) logEvent(msg, event string, err error) {
-	c.cfg.logger.ErrorContext(c.ctx, msg, "event", event, "error", err, "remote", c.req.RemoteAddr, "path", c.req.URL.Path)
-}

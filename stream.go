@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"sync"
 )
@@ -172,19 +171,4 @@ func (st *stream) send(item any) error {
 		return context.Cause(st.ctx)
 	}
 	return st.s.c.sendItem(st.id, st.ev.quoted, item)
-}
-
-// sendItem writes a stream's item: {…,"more":true}. An item that does not
-// encode is not sent; the error says why.
-func (c *Conn) sendItem(id, event []byte, item any) error {
-	b := getBuffer()
-	defer putBuffer(b)
-	if err := writeEventEnvelope(&b.Buffer, b.enc, id, event, http.StatusOK, item, true); err != nil {
-		return fmt.Errorf("ws: stream item does not encode as JSON: %w", err)
-	}
-	c.lockWrite()
-	defer c.wmu.Unlock()
-	// The connection's context, not the stream's: a write cut short by a
-	// cancelled context would close the whole connection.
-	return c.writeLocked(c.ctx, b.Bytes())
 }
