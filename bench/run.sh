@@ -78,7 +78,7 @@ fi
 echo "== building the Go servers and the load generator"
 go_wanted=()
 for s in "${SERVERS[@]}"; do
-	[[ " ${GO_SERVERS[*]} " == *" $s "* ]] && go_wanted+=("$s")
+	[[ " ${GO_SERVERS[*]} ${COMPARE_SERVERS[*]} " == *" $s "* ]] && go_wanted+=("$s")
 done
 build_go "${go_wanted[@]}"
 
@@ -139,7 +139,11 @@ available() {
 	fastapi) /usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null ;;
 	nestjs) [[ -f servers/node/dist/nest/main.js ]] ;;
 	nodews) [[ -d servers/node/node_modules/ws ]] ;;
-	*) [[ -x bin/$1 ]] ;;
+	*)
+		local cmd
+		cmd=$(server_cmd "$1" 0)
+		[[ -x ${cmd%% *} ]]
+		;;
 	esac
 }
 

@@ -4,6 +4,12 @@
 # GO_SERVERS are built from servers/NAME into bin/NAME.
 GO_SERVERS=(cafeto router coder gorilla gws echo)
 PEER_SERVERS=(fastapi nestjs nodews)
+# COMPARE_SERVERS are the variants compare.sh adds: cafeto-before is
+# servers/cafeto of the checkout in $BEFORE_DIR (an earlier commit), built
+# into bin/cafeto-before; cafeto-off, cafeto-nctx and cafeto-ctx are
+# bin/cafeto with compression disabled, without and with context takeover,
+# driven by clients that offer permessage-deflate, as browsers do.
+COMPARE_SERVERS=(cafeto-before cafeto-off cafeto-nctx cafeto-ctx)
 
 # server_port NAME prints the port NAME listens on; every server has its own.
 server_port() {
@@ -17,6 +23,10 @@ server_port() {
 	nestjs) echo 9307 ;;
 	nodews) echo 9308 ;;
 	router) echo 9309 ;;
+	cafeto-before) echo 9310 ;;
+	cafeto-off) echo 9311 ;;
+	cafeto-nctx) echo 9312 ;;
+	cafeto-ctx) echo 9313 ;;
 	*) return 1 ;;
 	esac
 }
@@ -27,6 +37,9 @@ server_cmd() {
 	fastapi) echo "/usr/bin/python3 servers/fastapi/server.py --port $2" ;;
 	nestjs) echo "node servers/node/dist/nest/main.js --port $2" ;;
 	nodews) echo "node servers/node/src/ws-server.js --port $2" ;;
+	cafeto-off) echo "bin/cafeto -port $2 -compression disabled" ;;
+	cafeto-nctx) echo "bin/cafeto -port $2 -compression no-context-takeover" ;;
+	cafeto-ctx) echo "bin/cafeto -port $2 -compression context-takeover" ;;
 	*) echo "bin/$1 -port $2" ;;
 	esac
 }
@@ -36,6 +49,7 @@ loadgen_flags() {
 	case $1 in
 	echo) echo "-echo" ;;
 	router) echo "-event chat.send" ;;
+	cafeto-off | cafeto-nctx | cafeto-ctx) echo "-compression context-takeover" ;;
 	esac
 }
 
@@ -66,12 +80,26 @@ stop_server() {
 
 # build_go NAME... builds the load generator and the Go servers NAME... into
 # bin/. A server that does not build is left out, with a message.
+# cafeto-before is built from $BEFORE_DIR/bench; the compression variants
+# need bin/cafeto.
 build_go() {
 	mkdir -p bin
 	go build -o bin/loadgen ./loadgen || return 1
 	local s
 	for s in "$@"; do
+		case $s in
+		cafeto-off | cafeto-nctx | cafeto-ctx) s=cafeto ;;
+		esac
 		rm -f "bin/$s"
+		if [[ $s == cafeto-before ]]; then
+			if [[ -z ${BEFORE_DIR:-} ]]; then
+				echo "cafeto-before needs BEFORE_DIR, a checkout of the earlier commit: skipped" >&2
+				continue
+			fi
+			(cd "$BEFORE_DIR/bench" && go build -o "$OLDPWD/bin/$s" ./servers/cafeto) ||
+				echo "servers/cafeto of $BEFORE_DIR does not build: skipped" >&2
+			continue
+		fi
 		go build -o "bin/$s" "./servers/$s" || echo "servers/$s does not build: skipped" >&2
 	done
 }

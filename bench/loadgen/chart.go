@@ -22,14 +22,15 @@ const (
 )
 
 var palette = map[string]string{
-	"cafeto":  "#d9480f",
-	"coder":   "#1c7ed6",
-	"gorilla": "#4dabf7",
-	"gws":     "#74c0fc",
-	"fastapi": "#2b8a3e",
-	"nestjs":  "#ae3ec9",
-	"nodews":  "#da77f2",
-	"echo":    "#868e96",
+	"cafeto":        "#d9480f",
+	"cafeto-before": "#ffa94d",
+	"coder":         "#1c7ed6",
+	"gorilla":       "#4dabf7",
+	"gws":           "#74c0fc",
+	"fastapi":       "#2b8a3e",
+	"nestjs":        "#ae3ec9",
+	"nodews":        "#da77f2",
+	"echo":          "#868e96",
 }
 
 // chart draws messages per second as one panel of horizontal bars per

@@ -12,7 +12,7 @@ import (
 // each, leaves them idle for settle and reports how much the server's
 // resident memory grew per connection.
 func runIdle(ctx context.Context, cfg loadConfig, settle time.Duration) (Result, error) {
-	res := Result{Kind: "idle", Conns: cfg.conns}
+	res := Result{Kind: "idle", Conns: cfg.conns, Message: cfg.shape.String(), Compression: cfg.compression}
 	if cfg.pid <= 0 {
 		return res, errors.New("idle needs -pid")
 	}
@@ -28,13 +28,14 @@ func runIdle(ctx context.Context, cfg loadConfig, settle time.Duration) (Result,
 	}
 	res.BaseKiB = base.RSS
 
-	clients, err := dialAll(ctx, cfg.url, cfg.conns, 64)
+	clients, err := dialAll(ctx, cfg.url, cfg.compression, cfg.conns, 64)
 	if err != nil {
 		return res, err
 	}
 	defer closeAll(clients)
+	res.Extensions = clients[0].ext
 
-	pool := newPool(poolSize, cfg.seed, cfg.echo)
+	pool := newPool(poolSize, cfg.seed, cfg.echo, cfg.shape)
 	if cfg.event != "" {
 		withEvent(pool, cfg.event)
 	}
@@ -68,13 +69,7 @@ func runIdle(ctx context.Context, cfg loadConfig, settle time.Duration) (Result,
 	}
 	// Keep reading so that the servers' keepalive pings get their pongs.
 	for _, c := range clients {
-		go func() {
-			for {
-				if _, _, err := c.conn.NextReader(); err != nil {
-					return
-				}
-			}
-		}()
+		go c.drain()
 	}
 
 	select {

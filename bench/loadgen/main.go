@@ -35,6 +35,16 @@ type Result struct {
 	Set      string `json:"set,omitempty"` // "ab" or "ab-A-B": a back-to-back repetition, reported on its own
 	Conns    int    `json:"conns"`
 	Inflight int    `json:"inflight,omitempty"`
+	// Round numbers the interleaved rounds of compare.sh: the servers of a
+	// round were measured one right after the other.
+	Round int `json:"round,omitempty"`
+	// Message is the shape of the messages when it is not the chat
+	// workload's: "m470-500w" for 470–500 characters of words.
+	Message string `json:"message,omitempty"`
+	// Compression is the client's permessage-deflate offer (-compression);
+	// Extensions what the server answered (Sec-WebSocket-Extensions).
+	Compression string `json:"compression,omitempty"`
+	Extensions  string `json:"extensions,omitempty"`
 
 	Seconds      float64 `json:"seconds,omitempty"` // measured window
 	Replies      int64   `json:"replies,omitempty"` // verified replies in the window
@@ -45,6 +55,14 @@ type Result struct {
 	ServerCPUSec float64 `json:"server_cpu_s,omitempty"`
 	CPUPer100k   float64 `json:"cpu_s_per_100k,omitempty"`
 	ClientCPUPct float64 `json:"client_cpu_pct,omitempty"`
+	// The server's write and read system calls in the window (syscw and
+	// syscr of /proc/PID/io), per reply, and the bytes it wrote per reply
+	// (wchar): a write system call carries one frame or several.
+	ServerWrites   int64   `json:"server_writes,omitempty"`
+	ServerReads    int64   `json:"server_reads,omitempty"`
+	WritesPerReply float64 `json:"writes_per_reply,omitempty"`
+	ReadsPerReply  float64 `json:"reads_per_reply,omitempty"`
+	BytesPerReply  float64 `json:"bytes_per_reply,omitempty"`
 	// OtherCPUPct is the CPU time, in % of one CPU, that the machine spent on
 	// anything but the server and the load generator during the window:
 	// kernel work not charged to either, and other processes.
@@ -111,6 +129,9 @@ func measure(ctx context.Context, cmd string, args []string) error {
 		settle    = fs.Duration("settle", 2*time.Second, "idle: wait this long before reading memory")
 		set       = fs.String("set", "", `"ab", or "ab-" and the pair's names ("ab-router-cafeto"), for a back-to-back repetition that the report shows apart`)
 		maxOther  = fs.Float64("max-other", 0, "run: exit with status 3 when the rest of the machine used more than this % of a CPU (0: no limit)")
+		round     = fs.Int("round", 0, "number of the interleaved round this measurement belongs to, for the report (0: none)")
+		message   = fs.String("message", "40-60", "characters of a request's message, MIN-MAX")
+		words     = fs.Bool("words", false, "messages of common English words instead of random characters")
 	)
 	fs.StringVar(&cfg.url, "url", "ws://127.0.0.1:8080/ws", "server endpoint")
 	fs.IntVar(&cfg.pid, "pid", 0, "server process ID for CPU and memory figures (0: none)")
@@ -122,16 +143,21 @@ func measure(ctx context.Context, cmd string, args []string) error {
 	fs.DurationVar(&cfg.timeout, "timeout", time.Minute, "give up a -count run or an idle run after this long")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "seed of the request pool")
 	fs.BoolVar(&cfg.echo, "echo", false, "expect every request back unchanged instead of a chat reply")
+	fs.StringVar(&cfg.compression, "compression", "", "use coder/websocket's client, offering permessage-deflate: disabled, no-context-takeover or context-takeover (default: gorilla's client, no offer)")
 	fs.StringVar(&cfg.event, "event", "", `send each request as the data of this ws.Router event, {"event":…,"id":…,"data":…}`)
 	fs.Parse(args)
 	if *server == "" || cfg.conns < 1 || cfg.inflight < 1 || cfg.count < 0 {
 		return fmt.Errorf("%s: -server is required; -conns and -inflight must be positive", cmd)
 	}
+	if _, ok := compressionModes[cfg.compression]; cfg.compression != "" && !ok {
+		return fmt.Errorf("%s: -compression %q: want disabled, no-context-takeover or context-takeover", cmd, cfg.compression)
+	}
+	var err error
+	if cfg.shape, err = parseShape(*message, *words); err != nil {
+		return fmt.Errorf("%s: %w", cmd, err)
+	}
 
-	var (
-		res Result
-		err error
-	)
+	var res Result
 	if cmd == "run" {
 		res, err = runLoad(ctx, cfg)
 	} else {
@@ -139,6 +165,7 @@ func measure(ctx context.Context, cmd string, args []string) error {
 	}
 	res.Server = *server
 	res.Set = *set
+	res.Round = *round
 	res.ServerCmd = *serverCmd
 	res.ClientCmd = strings.Join(os.Args, " ")
 	if cpus, err := allowedCPUs(0); err == nil && cpus != fmt.Sprintf("0-%d", runtime.NumCPU()-1) {

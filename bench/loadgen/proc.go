@@ -126,3 +126,50 @@ func allowedCPUs(pid int) (string, error) {
 	}
 	return "", fmt.Errorf("%s: no Cpus_allowed_list", path)
 }
+
+// ioCounts are a process's I/O system call counters from /proc/PID/io.
+type ioCounts struct {
+	Reads, Writes int64 // syscr, syscw: read and write system calls, all threads
+	WriteBytes    int64 // wchar: bytes handed to write system calls
+}
+
+// ioOf returns the I/O counters of process pid (0 for this process).
+func ioOf(pid int) (ioCounts, error) {
+	path := "/proc/self/io"
+	if pid > 0 {
+		path = fmt.Sprintf("/proc/%d/io", pid)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ioCounts{}, err
+	}
+	var c ioCounts
+	var seen int
+	for line := range strings.Lines(string(b)) {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		var dst *int64
+		switch k {
+		case "syscr":
+			dst = &c.Reads
+		case "syscw":
+			dst = &c.Writes
+		case "wchar":
+			dst = &c.WriteBytes
+		default:
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return ioCounts{}, fmt.Errorf("%s: %s: %v", path, k, err)
+		}
+		*dst = n
+		seen++
+	}
+	if seen != 3 {
+		return ioCounts{}, fmt.Errorf("%s: unexpected format", path)
+	}
+	return c, nil
+}

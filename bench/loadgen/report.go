@@ -29,6 +29,10 @@ var servers = []serverInfo{
 	{"nestjs", "NestJS gateway, platform-ws + ValidationPipe", "NestJS"},
 	{"nodews", "Node ws, hand-written checks", "Node ws"},
 	{"echo", "coder/websocket raw echo (transport ceiling)", "raw echo"},
+	{"cafeto-before", "ws.Callback, the earlier commit (see Before above)", "ws.Callback before"},
+	{"cafeto-off", "ws.Callback, compression disabled", "deflate off"},
+	{"cafeto-nctx", "ws.Callback, WithCompression(CompressionNoContextTakeover)", "no context takeover"},
+	{"cafeto-ctx", "ws.Callback, WithCompression(CompressionContextTakeover)", "context takeover"},
 }
 
 func serverOf(name string) serverInfo {
@@ -63,6 +67,13 @@ type results struct {
 	ab        map[[2]string][][]Result // by set, scenario: repetitions, each one result per server
 	abSets    []string                 // the back-to-back sets, in the order first seen
 	abOrder   []string                 // scenarios of ab, ordered as in scenarios
+
+	// Interleaved rounds (compare.sh): a row shown is the median of its
+	// rounds, and ratios are taken within a round.
+	interleaved bool
+	roundsOf    map[[2]string]int      // by server, scenario ("idle" for idle): rounds behind a median
+	byRound     map[[2]string][]Result // by server, scenario ("idle"): every round, set "rounds"
+	compression []Result               // set "compression", in the order measured
 }
 
 func readResults(path string) (*results, error) {
@@ -71,7 +82,9 @@ func readResults(path string) (*results, error) {
 		return nil, err
 	}
 	defer f.Close()
-	rs := &results{rounds: map[[2]string][]Result{}, load: map[[2]string]Result{}, idle: map[string]Result{}, ab: map[[2]string][][]Result{}}
+	rs := &results{rounds: map[[2]string][]Result{}, load: map[[2]string]Result{}, idle: map[string]Result{}, ab: map[[2]string][][]Result{},
+		roundsOf: map[[2]string]int{}, byRound: map[[2]string][]Result{}}
+	idleRounds := map[string][]Result{}
 	seenScenario := map[string]bool{}
 	seenServer := map[string]bool{}
 	sc := bufio.NewScanner(f)
@@ -84,12 +97,25 @@ func readResults(path string) (*results, error) {
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
 		}
+		if r.Error != "" {
+			rs.failed = append(rs.failed, r)
+		}
+		if r.Set == "compression" {
+			rs.compression = append(rs.compression, r)
+			continue
+		}
 		if !seenServer[r.Server] {
 			seenServer[r.Server] = true
 			rs.servers = append(rs.servers, r.Server)
 		}
-		if r.Error != "" {
-			rs.failed = append(rs.failed, r)
+		if r.Set == "rounds" {
+			rs.interleaved = true
+			key := [2]string{r.Server, r.Scenario}
+			if r.Kind == "idle" {
+				key[1] = "idle"
+				idleRounds[r.Server] = append(idleRounds[r.Server], r)
+			}
+			rs.byRound[key] = append(rs.byRound[key], r)
 		}
 		switch {
 		case isBackToBack(r):
@@ -106,12 +132,14 @@ func readResults(path string) (*results, error) {
 		case r.Kind == "load":
 			key := [2]string{r.Server, r.Scenario}
 			rs.rounds[key] = append(rs.rounds[key], r)
-			rs.maxRounds = max(rs.maxRounds, len(rs.rounds[key]))
+			if r.Set != "rounds" {
+				rs.maxRounds = max(rs.maxRounds, len(rs.rounds[key]))
+			}
 			if !seenScenario[r.Scenario] {
 				seenScenario[r.Scenario] = true
 				rs.scenarios = append(rs.scenarios, r)
 			}
-		case r.Kind == "idle":
+		case r.Kind == "idle" && r.Set != "rounds":
 			rs.idle[r.Server] = r
 		}
 	}
@@ -119,7 +147,16 @@ func readResults(path string) (*results, error) {
 		return nil, err
 	}
 	for key, rounds := range rs.rounds {
+		if rounds[0].Set == "rounds" {
+			rs.load[key] = medianOf(rounds)
+			rs.roundsOf[key] = len(rounds)
+			continue
+		}
 		rs.load[key] = pickRound(rounds)
+	}
+	for server, rounds := range idleRounds {
+		rs.idle[server] = medianOf(rounds)
+		rs.roundsOf[[2]string{server, "idle"}] = len(rounds)
 	}
 	for _, s := range rs.scenarios {
 		for _, set := range rs.abSets {
@@ -266,7 +303,11 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
 	p("# Benchmark results\n\n")
-	p("Generated on %s by `loadgen report` from the measurements that `bench/run.sh` took, ", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	script := "bench/run.sh"
+	if rs.interleaved {
+		script = "bench/compare.sh"
+	}
+	p("Generated on %s by `loadgen report` from the measurements that `%s` took, ", time.Now().UTC().Format("2006-01-02 15:04 MST"), script)
 	p("which `results.jsonl` beside this file holds in full. No figure here comes from anywhere else.\n\n")
 	p("| | |\n|---|---|\n")
 	p("| CPU | %s, %d logical CPUs |\n", cpuModel(), runtime.NumCPU())
@@ -287,9 +328,19 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 	p("The server and the load generator are pinned to one CPU each, not the same one (`taskset`, see the command lines); ")
 	p("the Go programs therefore run with GOMAXPROCS=1, and Node.js and Python are single-threaded anyway. ")
 	p("A closed loop keeps one request in flight per connection; pipelined keeps 16. The server is started anew for every row. ")
+	if rs.interleaved {
+		p("The rows were measured in interleaved rounds: in every round and scenario each server was measured once, one right after ")
+		p("the other, the order rotating from round to round, so that all of them saw the same machine. Every figure in the tables is ")
+		p("the median over the rounds, each column on its own; the ratios further down are taken within a round, then their median given, ")
+		p("with the lowest and highest ratio of a single round in parentheses. ")
+	}
 	p("msg/s counts verified replies in the measured window after a warm-up; p50 and p99 are round trips from write to reply. ")
 	p("CPU is the server's user+system time (`/proc/PID/stat`) during the window per 100,000 replies. ")
 	p("RSS is the server's VmRSS at the end of the run and, in parentheses, its peak (VmHWM). ")
+	if rs.hasWrites() {
+		p("Writes / reply is the number of write system calls the server made during the window (`syscw` in `/proc/PID/io`) ")
+		p("per verified reply: 1 when every frame goes out on its own, less when several frames share a write. ")
+	}
 	p("With 1,000 connections × 16 in flight, 16,000 requests wait at once: their round trips are mostly time spent queued ")
 	p("(on average in-flight requests ÷ throughput), so p50 and p99 there show how evenly a server shares itself among connections ")
 	p("more than how fast it is. ")
@@ -313,8 +364,13 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 	p("## Throughput, latency, CPU and memory\n\n")
 	for _, s := range rs.scenarios {
 		p("### %s\n\n", scenarioLabel(s))
-		p("| Server | msg/s | p50 µs | p99 µs | server CPU s / 100k msg | RSS MiB (peak) | client CPU | rest of machine |\n")
-		p("|---|--:|--:|--:|--:|--:|--:|--:|\n")
+		writes := rs.hasWrites()
+		p("| Server | msg/s | p50 µs | p99 µs | server CPU s / 100k msg |")
+		if writes {
+			p(" writes / reply |")
+		}
+		p(" RSS MiB (peak) | client CPU | rest of machine |\n")
+		p("|---|--:|--:|--:|--:|--:|--:|--:|%s\n", map[bool]string{true: "--:|"}[writes])
 		for _, name := range rs.servers {
 			r, ok := rs.load[[2]string{name, s.Scenario}]
 			if !ok {
@@ -322,7 +378,7 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 			}
 			label := serverOf(name).label
 			if r.Error != "" {
-				p("| %s | failed | | | | | | |\n", label)
+				p("| %s | failed | | | | | | |%s\n", label, map[bool]string{true: " |"}[writes])
 				continue
 			}
 			otherMark, clientMark := "", ""
@@ -332,9 +388,14 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 			if r.ClientCPUPct >= clientBoundPct {
 				clientMark = " †"
 			}
-			p("| %s | %s | %s | %s | %.3f | %s (%s) | %.0f%%%s | %.0f%%%s |\n", label, groupDigits(int64(r.Rate+0.5)),
-				micros(r.P50us), micros(r.P99us), r.CPUPer100k, mib(r.RSSKiB), mib(r.PeakKiB),
-				r.ClientCPUPct, clientMark, r.OtherCPUPct, otherMark)
+			if n := rs.roundsOf[[2]string{name, s.Scenario}]; n > 0 && n != rs.roundsMax() {
+				label += fmt.Sprintf(" (%d rounds)", n)
+			}
+			p("| %s | %s | %s | %s | %.3f |", label, groupDigits(int64(r.Rate+0.5)), micros(r.P50us), micros(r.P99us), r.CPUPer100k)
+			if writes {
+				p(" %.3f |", r.WritesPerReply)
+			}
+			p(" %s (%s) | %.0f%%%s | %.0f%%%s |\n", mib(r.RSSKiB), mib(r.PeakKiB), r.ClientCPUPct, clientMark, r.OtherCPUPct, otherMark)
 		}
 		p("\n")
 	}
@@ -342,7 +403,11 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 	if len(rs.idle) > 0 {
 		p("## Idle memory per connection\n\n")
 		p("The server is started, its VmRSS read, then N connections are opened, each makes one verified round trip ")
-		p("and all stay open and idle for a moment before VmRSS is read again.\n\n")
+		p("and all stay open and idle for a moment before VmRSS is read again.")
+		if rs.interleaved {
+			p(" Medians over the rounds, measured one server after the other in each round.")
+		}
+		p("\n\n")
 		p("| Server | connections | RSS before, MiB | RSS with connections, MiB | KiB per connection |\n")
 		p("|---|--:|--:|--:|--:|\n")
 		for _, name := range rs.servers {
@@ -361,6 +426,7 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 	}
 
 	writeRatios(&b, rs)
+	writeCompression(&b, rs)
 
 	p("## Chart\n\n![Messages per second by server and scenario](%s)\n\n", svgPath)
 
@@ -397,6 +463,10 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 }
 
 func writeRatios(w *strings.Builder, rs *results) {
+	if rs.interleaved {
+		writeRoundRatios(w, rs)
+		return
+	}
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	get := func(server, scenario string) (Result, bool) {
 		r, ok := rs.load[[2]string{server, scenario}]
@@ -443,6 +513,9 @@ func writeRatios(w *strings.Builder, rs *results) {
 	}
 
 	for _, peer := range []string{"fastapi", "nestjs"} {
+		if !slices.Contains(rs.servers, peer) {
+			continue
+		}
 		p("### ws.Callback vs %s\n\n", serverOf(peer).label)
 		p("| Scenario | msg/s | p50 | p99 | CPU / 100k msg | peak RSS |\n|---|--:|--:|--:|--:|--:|\n")
 		for _, s := range rs.scenarios {

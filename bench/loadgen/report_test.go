@@ -118,3 +118,79 @@ func TestFormatting(t *testing.T) {
 		}
 	}
 }
+
+func TestReportRounds(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "results.jsonl")
+	load := func(server string, round int, rate, cpu, writes float64) Result {
+		return Result{Kind: "load", Set: "rounds", Round: round, Server: server, Scenario: "c1-i16", Conns: 1, Inflight: 16,
+			Rate: rate, P50us: 100, P99us: 200, CPUPer100k: cpu, WritesPerReply: writes}
+	}
+	idle := func(server string, round int, kib float64) Result {
+		return Result{Kind: "idle", Set: "rounds", Round: round, Server: server, Conns: 10000, PerConnKiB: kib}
+	}
+	comp := func(server string, round int, cpu float64, message string, kib float64) []Result {
+		sc := "c1-i1"
+		if message != "" {
+			sc += "-" + message
+		}
+		return []Result{
+			{Kind: "load", Set: "compression", Round: round, Server: server, Scenario: sc, Conns: 1, Inflight: 1, Message: message,
+				Rate: 1000, CPUPer100k: cpu, BytesPerReply: 100, WritesPerReply: 1},
+			{Kind: "idle", Set: "compression", Round: round, Server: server, Conns: 10000, Message: message, PerConnKiB: kib},
+		}
+	}
+	lines := []Result{
+		// Round by round, ws.Callback over coder: rate 1.1, 0.9, 1.2; CPU 0.5, 1, 0.8.
+		load("cafeto", 1, 11000, 1, 0.1), load("coder", 1, 10000, 2, 1),
+		load("coder", 2, 20000, 2, 1), load("cafeto", 2, 18000, 2, 0.2),
+		load("cafeto", 3, 12000, 0.8, 0.3), load("coder", 3, 10000, 1, 1),
+		idle("cafeto", 1, 20), idle("coder", 1, 20), idle("coder", 2, 25), idle("cafeto", 2, 20), idle("cafeto", 3, 30), idle("coder", 3, 20),
+	}
+	for r := 1; r <= 2; r++ {
+		lines = append(lines, comp("cafeto-off", r, 2, "", 20)...)
+		lines = append(lines, comp("cafeto-ctx", r, float64(2+r), "", 20)...)
+		lines = append(lines, comp("cafeto-ctx", r, 8, "m470-500w", 200)...)
+		lines = append(lines, comp("cafeto-off", r, 4, "m470-500w", 25)...)
+	}
+	for _, r := range lines {
+		if err := appendJSON(in, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	md, svg := filepath.Join(dir, "RESULTS.md"), filepath.Join(dir, "chart.svg")
+	if err := report([]string{"-in", in, "-md", md, "-svg", svg}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, want := range []string{
+		"`bench/compare.sh`",
+		"interleaved rounds",
+		// medians: rate 12,000, CPU 1, writes 0.2; coder 10,000, 2, 1
+		"| ws.Callback (this library) | 12,000 | 100 | 200 | 1.000 | 0.200 |",
+		"| coder/websocket + encoding/json + validator, hand-written (baseline) | 10,000 | 100 | 200 | 2.000 | 1.000 |",
+		"| ws.Callback (this library) | 10,000 | 0.0 | 0.0 | 20.0 |",
+		"## Ratios, round by round",
+		"| 1 connection, pipelined, 16 in flight | 3 | 1.10× (0.90×–1.20×) | 1.00× (1.00×–1.00×) | 1.00× (1.00×–1.00×) | 0.80× (0.50×–1.00×) | 0.200 : 1.000 |",
+		"| idle memory per connection | 3 | | | | | 1.00× (0.80×–1.50×) |",
+		"## Compression",
+		"### 1 connection, closed loop, chat messages",
+		"| ws.Callback, WithCompression(CompressionContextTakeover) | 2 | 1,000 | 0.0 | 3.500 | 1.75× (1.50×–2.00×) | 100 | 1.000 |",
+		"### 1 connection, closed loop, messages `m470-500w`",
+		"| ws.Callback, WithCompression(CompressionContextTakeover) | 2 | 1,000 | 0.0 | 8.000 | 2.00× (2.00×–2.00×) |",
+		"| ws.Callback, WithCompression(CompressionContextTakeover) | `m470-500w` | 10,000 | 2 | 200.0 | 8.00× (8.00×–8.00×) |",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("RESULTS.md lacks %q:\n%s", want, text)
+		}
+	}
+	for _, unwanted := range []string{"measured more than once", "FastAPI", "deflate off"} {
+		if strings.Contains(text, unwanted) {
+			t.Errorf("RESULTS.md has %q", unwanted)
+		}
+	}
+}

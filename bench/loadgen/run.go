@@ -24,11 +24,20 @@ type loadConfig struct {
 	seed     uint64
 	echo     bool   // the server sends each request back unchanged
 	event    string // when set: requests go in a ws.Router event envelope of this event
+	shape    shape  // of the messages
+	// compression, when set, is a key of compressionModes: the clients are
+	// coder/websocket's, offering that mode.
+	compression string
 }
 
-// scenario names a connection count and an in-flight depth.
-func scenario(conns, inflight int) string {
-	return fmt.Sprintf("c%d-i%d", conns, inflight)
+// scenario names a connection count, an in-flight depth and, when it is
+// not the chat workload's, the shape of the messages.
+func scenario(conns, inflight int, sh shape) string {
+	s := fmt.Sprintf("c%d-i%d", conns, inflight)
+	if name := sh.String(); name != "" {
+		s += "-" + name
+	}
+	return s
 }
 
 // poolSize is the number of distinct requests; each connection starts at
@@ -63,6 +72,7 @@ type window struct {
 	serverCPU time.Duration
 	clientCPU time.Duration
 	busy      time.Duration // all CPUs of the machine
+	serverIO  ioCounts
 }
 
 func (r *run) snapshot() (window, error) {
@@ -76,6 +86,9 @@ func (r *run) snapshot() (window, error) {
 	}
 	if r.cfg.pid > 0 {
 		if w.serverCPU, err = cpuTime(r.cfg.pid); err != nil {
+			return w, fmt.Errorf("server process: %w", err)
+		}
+		if w.serverIO, err = ioOf(r.cfg.pid); err != nil {
 			return w, fmt.Errorf("server process: %w", err)
 		}
 	}
@@ -108,15 +121,17 @@ func (r *run) mismatch(conn int, p *payload, got []byte) {
 
 // runLoad drives cfg.conns connections and measures the server.
 func runLoad(ctx context.Context, cfg loadConfig) (Result, error) {
-	res := Result{Kind: "load", Scenario: scenario(cfg.conns, cfg.inflight), Conns: cfg.conns, Inflight: cfg.inflight}
+	res := Result{Kind: "load", Scenario: scenario(cfg.conns, cfg.inflight, cfg.shape), Conns: cfg.conns, Inflight: cfg.inflight,
+		Message: cfg.shape.String(), Compression: cfg.compression}
 	if err := waitReady(ctx, cfg.url, 30*time.Second); err != nil {
 		return res, err
 	}
-	clients, err := dialAll(ctx, cfg.url, cfg.conns, 64)
+	clients, err := dialAll(ctx, cfg.url, cfg.compression, cfg.conns, 64)
 	if err != nil {
 		return res, err
 	}
-	r := &run{cfg: cfg, pool: newPool(poolSize, cfg.seed, cfg.echo)}
+	res.Extensions = clients[0].ext
+	r := &run{cfg: cfg, pool: newPool(poolSize, cfg.seed, cfg.echo, cfg.shape)}
 	if cfg.event != "" {
 		withEvent(r.pool, cfg.event)
 	}
@@ -180,7 +195,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (Result, error) {
 	case <-allDone:
 	case <-ctx.Done():
 		for _, c := range clients {
-			c.conn.Close()
+			c.closeNow()
 		}
 		<-allDone
 	}
@@ -226,8 +241,13 @@ func runLoad(ctx context.Context, cfg loadConfig) (Result, error) {
 	res.ClientCPUPct = 100 * (w1.clientCPU - w0.clientCPU).Seconds() / elapsed.Seconds()
 	if cfg.pid > 0 {
 		res.ServerCPUSec = (w1.serverCPU - w0.serverCPU).Seconds()
+		res.ServerWrites = w1.serverIO.Writes - w0.serverIO.Writes
+		res.ServerReads = w1.serverIO.Reads - w0.serverIO.Reads
 		if res.Replies > 0 {
 			res.CPUPer100k = res.ServerCPUSec * 1e5 / float64(res.Replies)
+			res.WritesPerReply = float64(res.ServerWrites) / float64(res.Replies)
+			res.ReadsPerReply = float64(res.ServerReads) / float64(res.Replies)
+			res.BytesPerReply = float64(w1.serverIO.WriteBytes-w0.serverIO.WriteBytes) / float64(res.Replies)
 		}
 		other := (w1.busy - w0.busy) - (w1.serverCPU - w0.serverCPU) - (w1.clientCPU - w0.clientCPU)
 		res.OtherCPUPct = max(0, 100*other.Seconds()/elapsed.Seconds())

@@ -5,10 +5,13 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	cws "github.com/coder/websocket"
 	"github.com/gorilla/websocket"
 
 	"github.com/cafeto-go/ws/bench/internal/chat"
@@ -140,5 +143,89 @@ func TestRunCatchesMissingReplies(t *testing.T) {
 		if _, err := runLoad(context.Background(), cfg); err == nil {
 			t.Errorf("inflight %d: a missing reply went unnoticed", inflight)
 		}
+	}
+}
+
+// TestRunCompression drives a coder/websocket server that compresses with
+// the client that offers permessage-deflate, on messages long enough to be
+// compressed both ways.
+func TestRunCompression(t *testing.T) {
+	h := chat.NewHandler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := cws.Accept(w, r, &cws.AcceptOptions{CompressionMode: cws.CompressionContextTakeover})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			_, data, err := c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			out, err := h.Handle(data)
+			if err != nil {
+				return
+			}
+			if err := c.Write(r.Context(), cws.MessageText, out); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	long, err := parseShape("470-500", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		compression, ext string
+	}{
+		{"", ""},
+		{"disabled", ""},
+		{"no-context-takeover", "permessage-deflate; client_no_context_takeover; server_no_context_takeover"},
+		{"context-takeover", "permessage-deflate"},
+	} {
+		for _, inflight := range []int{1, 16} {
+			cfg := countConfig(url, inflight)
+			cfg.compression, cfg.shape = tt.compression, long
+			res, err := runLoad(context.Background(), cfg)
+			if err != nil {
+				t.Fatalf("%q, inflight %d: %v", tt.compression, inflight, err)
+			}
+			if res.Replies != 400 || res.Failures != 0 || res.Extensions != tt.ext || res.Scenario != scenario(2, inflight, long) {
+				t.Errorf("%q, inflight %d: %d replies, %d failures, extensions %q, scenario %q; want 400, 0, %q",
+					tt.compression, inflight, res.Replies, res.Failures, res.Extensions, res.Scenario, tt.ext)
+			}
+		}
+	}
+}
+
+// TestIOCounters checks that the write system calls of a process are
+// counted: 50 writes to a file are 50 more.
+func TestIOCounters(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	before, err := ioOf(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		if _, err := f.Write([]byte("0123456789")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := ioOf(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Other goroutines of the test binary may write too, but not fewer.
+	if d := after.Writes - before.Writes; d < 50 || d > 60 {
+		t.Errorf("%d more write system calls, want 50", d)
+	}
+	if d := after.WriteBytes - before.WriteBytes; d < 500 {
+		t.Errorf("%d more bytes written, want at least 500", d)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 )
 
 // invalidEvery makes one request in 20 (5%) lack its user field.
@@ -38,16 +39,57 @@ const (
 	userChars = "abcdefghijklmnopqrstuvwxyz0123456789_"
 )
 
-// newPool returns n requests with messages of 40–60 characters and users of
+// shape is the form of the messages in a pool.
+type shape struct {
+	min, max int  // characters of a message, both included
+	words    bool // common English words instead of random characters
+}
+
+// chatShape is the workload's: 40–60 random characters.
+var chatShape = shape{min: 40, max: 60}
+
+// parseShape reads -message ("MIN-MAX") and -words.
+func parseShape(s string, words bool) (shape, error) {
+	var sh shape
+	if _, err := fmt.Sscanf(s, "%d-%d", &sh.min, &sh.max); err != nil || sh.min < 2 || sh.max < sh.min || sh.max > 500 {
+		return shape{}, fmt.Errorf("-message %q: want MIN-MAX, 2 ≤ MIN ≤ MAX ≤ 500", s)
+	}
+	sh.words = words
+	return sh, nil
+}
+
+// String names the shape in a scenario; the chat workload's is "".
+func (sh shape) String() string {
+	if sh == chatShape || sh == (shape{}) {
+		return ""
+	}
+	s := fmt.Sprintf("m%d-%d", sh.min, sh.max)
+	if sh.words {
+		s += "w"
+	}
+	return s
+}
+
+// newPool returns n requests with messages of the given shape and users of
 // 5–10 characters; request i lacks its user when i%invalidEvery is
 // invalidEvery-1. The same seed gives the same pool. With echo, each
-// request must come back unchanged.
-func newPool(n int, seed uint64, echo bool) []payload {
+// request must come back unchanged. The zero shape is chatShape.
+func newPool(n int, seed uint64, echo bool, sh shape) []payload {
+	if sh == (shape{}) {
+		sh = chatShape
+	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	pool := make([]payload, n)
 	for i := range pool {
+		size := sh.min + rng.IntN(sh.max-sh.min+1)
+		var msg string
+		if sh.words {
+			msg = randWords(rng, size)
+		} else {
+			msg = randString(rng, textChars, size)
+		}
 		in := chatRequest{
-			Message: randString(rng, textChars, 40+rng.IntN(21)),
+			Message: msg,
 			User:    randString(rng, userChars, 5+rng.IntN(6)),
 		}
 		p := &pool[i]
@@ -83,6 +125,33 @@ func randString(rng *rand.Rand, chars string, n int) string {
 		}
 	}
 	return string(b)
+}
+
+// words are common English words, for messages that compress the way
+// chat text does.
+var words = strings.Fields(`the be to of and a in that have I it for not on with he as you do at this
+but his by from they we say her she or an will my one all would there their what so up out if about
+who get which go me when make can like time no just him know take people into year your good some
+could them see other than then now look only come its over think also back after use two how our
+work first well way even new want because any these give day most us meeting today tomorrow thanks
+please room message chat team lunch call later sounds great sure okay deploy release build test`)
+
+// randWords returns n characters of words separated by spaces, the last
+// word cut to fit.
+func randWords(rng *rand.Rand, n int) string {
+	var b strings.Builder
+	for b.Len() < n {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(words[rng.IntN(len(words))])
+	}
+	s := b.String()[:n]
+	// A message neither starts nor ends with a space.
+	if s[n-1] == ' ' {
+		s = s[:n-1] + "x"
+	}
+	return s
 }
 
 func mustMarshal(v any) []byte {

@@ -8,7 +8,7 @@ import (
 )
 
 func TestPool(t *testing.T) {
-	pool := newPool(poolSize, 7, false)
+	pool := newPool(poolSize, 7, false, chatShape)
 	invalid := 0
 	for i, p := range pool {
 		var in chatRequest
@@ -35,13 +35,13 @@ func TestPool(t *testing.T) {
 	if want := poolSize / invalidEvery; invalid != want {
 		t.Errorf("%d invalid requests, want %d", invalid, want)
 	}
-	if again := newPool(poolSize, 7, false); string(again[3].req) != string(pool[3].req) {
+	if again := newPool(poolSize, 7, false, chatShape); string(again[3].req) != string(pool[3].req) {
 		t.Error("the same seed gave another pool")
 	}
 }
 
 func TestReplyMatches(t *testing.T) {
-	pool := newPool(invalidEvery, 1, false)
+	pool := newPool(invalidEvery, 1, false, chatShape)
 	ok, bad := &pool[0], &pool[invalidEvery-1]
 	var in chatRequest
 	if err := json.Unmarshal(ok.req, &in); err != nil {
@@ -79,7 +79,7 @@ func TestReplyMatches(t *testing.T) {
 }
 
 func TestEchoPool(t *testing.T) {
-	for _, p := range newPool(40, 1, true) {
+	for _, p := range newPool(40, 1, true, chatShape) {
 		if r := (reply{raw: p.req}); !r.matches(&p) {
 			t.Fatalf("echo of %s does not match", p.req)
 		}
@@ -87,9 +87,9 @@ func TestEchoPool(t *testing.T) {
 }
 
 func TestEventPool(t *testing.T) {
-	pool := newPool(invalidEvery, 1, false)
+	pool := newPool(invalidEvery, 1, false, chatShape)
 	withEvent(pool, "chat.send")
-	plain := newPool(invalidEvery, 1, false)
+	plain := newPool(invalidEvery, 1, false, chatShape)
 	for i, p := range pool {
 		wantReq := fmt.Sprintf(`{"event":"chat.send","id":%d,"data":%s}`, i, plain[i].req)
 		if string(p.req) != wantReq {
@@ -108,5 +108,33 @@ func TestEventPool(t *testing.T) {
 	}
 	if pool[invalidEvery-1].valid {
 		t.Fatal("the invalid request became valid")
+	}
+}
+
+func TestPoolOfWords(t *testing.T) {
+	sh, err := parseShape("470-500", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := scenario(100, 16, sh); got != "c100-i16-m470-500w" {
+		t.Errorf("scenario %q, want c100-i16-m470-500w", got)
+	}
+	if got := scenario(100, 16, chatShape); got != "c100-i16" {
+		t.Errorf("scenario of the chat workload %q, want c100-i16", got)
+	}
+	for i, p := range newPool(poolSize, 3, false, sh) {
+		var in chatRequest
+		if err := json.Unmarshal(p.req, &in); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		n := len(in.Message)
+		if n < 470 || n > 500 || strings.TrimSpace(in.Message) != in.Message || !strings.Contains(in.Message, " ") {
+			t.Errorf("request %d: message of %d characters: %q", i, n, in.Message)
+		}
+	}
+	for _, bad := range []string{"", "60-40", "1-5", "10-501", "x-y"} {
+		if _, err := parseShape(bad, false); err == nil {
+			t.Errorf("parseShape(%q) took it", bad)
+		}
 	}
 }

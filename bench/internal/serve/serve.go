@@ -19,12 +19,17 @@ import (
 // ReadLimit is the largest request frame every server accepts.
 const ReadLimit = 32 << 10
 
-// Run parses the command line, serves h at /ws on 127.0.0.1 and returns when
-// the process is interrupted or terminated. The port comes from -port, or
-// from $PORT when the flag is not given.
+// port is the -port flag, registered at start-up so that a server with
+// flags of its own can parse the command line before calling Run.
+var port = flag.Int("port", defaultPort(), "TCP port to listen on at 127.0.0.1 (default $PORT or 8080)")
+
+// Run parses the command line unless the caller has, serves h at /ws on
+// 127.0.0.1 and returns when the process is interrupted or terminated. The
+// port comes from -port, or from $PORT when the flag is not given.
 func Run(name string, h http.Handler) {
-	port := flag.Int("port", defaultPort(), "TCP port to listen on at 127.0.0.1 (default $PORT or 8080)")
-	flag.Parse()
+	if !flag.Parsed() {
+		flag.Parse()
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/ws", h)

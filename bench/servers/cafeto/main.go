@@ -1,8 +1,12 @@
 // Command cafeto serves the workload with this module's ws.Callback.
+// -compression turns on permessage-deflate (ws.WithCompression) for the
+// clients that offer it.
 package main
 
 import (
 	"context"
+	"flag"
+	"log"
 
 	ws "github.com/cafeto-go/ws"
 
@@ -21,8 +25,20 @@ type ChatResponse struct {
 	User    string `json:"user"`
 }
 
+var modes = map[string]ws.CompressionMode{
+	"disabled":            ws.CompressionDisabled,
+	"no-context-takeover": ws.CompressionNoContextTakeover,
+	"context-takeover":    ws.CompressionContextTakeover,
+}
+
 func main() {
+	compression := flag.String("compression", "disabled", "permessage-deflate: disabled, no-context-takeover or context-takeover")
+	flag.Parse()
+	mode, ok := modes[*compression]
+	if !ok {
+		log.Fatalf("cafeto: -compression %q: want disabled, no-context-takeover or context-takeover", *compression)
+	}
 	serve.Run("cafeto", ws.Callback(nil, func(_ context.Context, in ChatRequest) (ChatResponse, error) {
 		return ChatResponse(in), nil
-	}, nil))
+	}, nil, ws.WithCompression(mode)))
 }
