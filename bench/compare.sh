@@ -94,7 +94,8 @@ else
 	} >"$env_file"
 fi
 {
-	echo "This checkout: $(git log -1 --format='%h %s' HEAD)$(git diff --quiet HEAD -- "$repo" || echo ' (with uncommitted changes)')"
+	changed=$(git -C "$repo" status --porcelain --untracked-files=no | awk '{print $2}' | cut -d/ -f1-2 | sort -u | paste -sd' ' -)
+	echo "This checkout: $(git log -1 --format='%h %s' HEAD)${changed:+ (uncommitted changes in $changed)}"
 	[[ -n ${BEFORE_DIR:-} ]] && echo "Before: $(git log -1 --format='%h %s' "$BEFORE")"
 	echo "Started: $(date -u '+%Y-%m-%d %H:%M UTC'), parts ${PARTS[*]}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 } >>"$env_file"

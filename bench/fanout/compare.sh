@@ -84,7 +84,8 @@ git -C "$repo" worktree add --detach "$work/before" "$BEFORE" >/dev/null
 {
 	echo "# BenchmarkFanoutPeer, $ROUNDS interleaved rounds, -test.benchtime $BENCHTIME"
 	echo "# hub-before: $(git -C "$repo" log -1 --format='%h %s' "$BEFORE")"
-	echo "# hub and centrifuge: $(git -C "$repo" log -1 --format='%h %s' HEAD)$(git -C "$repo" diff --quiet HEAD -- . || echo ' (with uncommitted changes)')"
+	changed=$(git -C "$repo" status --porcelain --untracked-files=no | awk '{print $2}' | cut -d/ -f1-2 | sort -u | paste -sd' ' -)
+	echo "# hub and centrifuge: $(git -C "$repo" log -1 --format='%h %s' HEAD)${changed:+ (uncommitted changes in $changed)}"
 	echo "# $(go version), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(nproc) CPUs"
 	echo "# started $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out"
