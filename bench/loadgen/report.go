@@ -491,24 +491,10 @@ func writeRatios(w *strings.Builder, rs *results) {
 	p("\n")
 	writeBackToBack(w, rs, "cafeto", "coder")
 
-	if _, ok := rs.idle["router"]; ok || slices.Contains(rs.servers, "router") {
+	if slices.Contains(rs.servers, "router") {
 		p("### ws.Router vs ws.Callback\n\n")
-		p("The same workload as one event of a ws.Router (each request in an event envelope with an id, each reply echoing both) divided by ws.Callback. ")
-		p("Throughput above 1× and latency, CPU and memory below 1× favour ws.Router.\n\n")
-		p("| Scenario | msg/s | p50 | p99 | CPU / 100k msg | peak RSS |\n|---|--:|--:|--:|--:|--:|\n")
-		for _, s := range rs.scenarios {
-			a, ok1 := get("router", s.Scenario)
-			c, ok2 := get("cafeto", s.Scenario)
-			if !ok1 || !ok2 {
-				continue
-			}
-			p("| %s | %s | %s | %s | %s | %s |\n", scenarioLabel(s), ratio(a.Rate, c.Rate), ratio(a.P50us, c.P50us),
-				ratio(a.P99us, c.P99us), ratio(a.CPUPer100k, c.CPUPer100k), ratio(float64(a.PeakKiB), float64(c.PeakKiB)))
-		}
-		if a, c := rs.idle["router"], rs.idle["cafeto"]; a.Error == "" && c.Error == "" && a.PerConnKiB > 0 && c.PerConnKiB > 0 {
-			p("| idle memory per connection | | | | | %s |\n", ratio(a.PerConnKiB, c.PerConnKiB))
-		}
-		p("\n")
+		p("The same workload as one event of a ws.Router: each request in an event envelope with an id, each reply echoing both. ")
+		p("Only repetitions measured back to back compare the two: the rows above may come from passes run at other times.\n\n")
 		writeBackToBack(w, rs, "router", "cafeto")
 	}
 

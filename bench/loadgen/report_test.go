@@ -68,7 +68,6 @@ func TestReport(t *testing.T) {
 		"| FastAPI + pydantic on uvicorn | failed |",
 		"| ws.Router, one event (this library) | 24,000 |",
 		"### ws.Router vs ws.Callback",
-		"| 100 connections, closed loop | 0.96× | 1.00× | 1.00× | 1.10× | 1.00× |",
 		// repetitions: ratios 0.95, 0.9; CPU ratios 1, 1.1
 		"| Scenario | repetitions | ws.Router msg/s | ws.Callback msg/s |",
 		"| 100 connections, closed loop | 2 | 18,500 | 20,000 | 0.93× (0.90×–0.95×) | 2.100 | 2.000 | 1.05× (1.00×–1.10×) |",
