@@ -52,15 +52,17 @@ type Conn struct {
 
 	// Reading. One consumer (the serve loop or ReceiveJSON) reads at a
 	// time; while it does not, the takeover reader may read one message
-	// ahead and hand it over through ahead.
+	// ahead, into next.
 	rmu      sync.Mutex
-	held     *buffer      // the message last returned by read, until the next read
-	waiting  bool         // the consumer is inside read
-	taken    bool         // the takeover reader is running
-	ahead    chan *buffer // read ahead by the takeover reader
-	behind   atomic.Bool  // the takeover reader waits for the consumer: the server is behind
-	messages atomic.Int64 // messages read: a peer that sends is alive
-	rtimer   *time.Timer  // starts the takeover reader when nobody reads
+	held     *buffer       // the message last returned by read, until the next read
+	waiting  bool          // the consumer is inside read
+	taken    bool          // the takeover reader is running
+	next     *buffer       // the message the takeover reader read ahead
+	closing  bool          // a close handshake may be reading: leave the reader alone
+	ready    chan struct{} // wakes a consumer waiting for next
+	behind   atomic.Bool   // next waits for the consumer: the server is behind
+	messages atomic.Int64  // messages read: a peer that sends is alive
+	rtimer   *time.Timer   // starts the takeover reader when nobody reads
 
 	wmu      sync.Mutex   // serializes writes: one frame at a time
 	wtimer   *time.Timer  // write timeout, armed while a write is under way
@@ -102,7 +104,7 @@ func ConnFromContext(ctx context.Context) *Conn {
 }
 
 func newConn(wc *websocket.Conn, nc net.Conn, tr *transport, r *http.Request, cfg *config) *Conn {
-	c := &Conn{ws: wc, nc: nc, tr: tr, req: r, cfg: cfg, ahead: make(chan *buffer)}
+	c := &Conn{ws: wc, nc: nc, tr: tr, req: r, cfg: cfg, ready: make(chan struct{}, 1)}
 	// The request context is done once the handler returns, and the
 	// hijacked request's own context must not be used after Accept: keep its
 	// values, drop its cancellation.
@@ -359,14 +361,25 @@ func (c *Conn) read(ctx context.Context) ([]byte, error) {
 	putBuffer(c.held)
 	c.held = nil
 	c.waiting = true
-	taken := c.taken
-	c.rmu.Unlock()
-
+	inline := false
 	var b *buffer
 	var err error
-	if taken {
-		b, err = c.receiveAhead(ctx)
-	} else {
+	for b == nil && err == nil && !inline {
+		switch {
+		case c.next != nil:
+			b, c.next = c.next, nil
+			c.behind.Store(false)
+		case c.taken:
+			// The takeover reader is reading: wait for what it reads.
+			c.rmu.Unlock()
+			err = c.waitAhead(ctx)
+			c.rmu.Lock()
+		default:
+			inline = true
+		}
+	}
+	c.rmu.Unlock()
+	if inline {
 		b, err = c.readMessage(ctx)
 	}
 
@@ -375,11 +388,11 @@ func (c *Conn) read(ctx context.Context) ([]byte, error) {
 	c.held = b
 	if c.tr != nil {
 		// Replies to what is buffered already will follow this one's: it
-		// may wait for them. The takeover reader is not running here, or
-		// taken says so.
-		c.tr.more.Store(err == nil && !taken && c.tr.br.Buffered() > 0)
+		// may wait for them. Nobody else reads here: c.waiting keeps the
+		// takeover reader away, c.closing a close handshake.
+		c.tr.more.Store(err == nil && inline && !c.closing && c.tr.br.Buffered() > 0)
 	}
-	if err == nil && !c.taken {
+	if err == nil {
 		c.rtimer.Reset(takeoverDelay)
 	}
 	c.rmu.Unlock()
@@ -389,26 +402,29 @@ func (c *Conn) read(ctx context.Context) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// receiveAhead waits for the message the takeover reader reads.
-func (c *Conn) receiveAhead(ctx context.Context) (*buffer, error) {
+// waitAhead waits until the takeover reader has read a message, or the
+// connection or ctx ends.
+func (c *Conn) waitAhead(ctx context.Context) error {
 	select {
-	case b := <-c.ahead:
-		return b, nil
+	case <-c.ready:
+		return nil
 	case <-c.ctx.Done():
-		return nil, c.endErr()
+		return c.endErr()
 	case <-ctx.Done():
 		c.closeNow(context.Cause(ctx))
-		return nil, c.endErr()
+		return c.endErr()
 	}
 }
 
-// takeOver reads while the consumer does not: it runs from c.rtimer, reads
-// one message at a time and hands each to the consumer. It stops once it
-// hands a message to a consumer that was already waiting for it (the
-// consumer reads again from then on), or when the connection has ended.
+// takeOver reads while the consumer does not: it runs from c.rtimer when
+// nobody has read for takeoverDelay, reads one message into c.next, and
+// stops. The consumer takes it on its next read and reads on by itself; if
+// it stays busy, the timer starts the takeover again. While c.next waits,
+// nothing reads: that is the read-ahead bound, and the peer is not asked
+// for pongs, since the server is the one behind.
 func (c *Conn) takeOver() {
 	c.rmu.Lock()
-	if c.waiting || c.taken || c.ctx.Err() != nil {
+	if c.waiting || c.taken || c.next != nil || c.ctx.Err() != nil {
 		c.rmu.Unlock()
 		return
 	}
@@ -419,27 +435,21 @@ func (c *Conn) takeOver() {
 		c.tr.more.Store(false)
 		c.tr.flush()
 	}
-	for {
-		b, err := c.readMessage(c.ctx)
-		if err != nil {
-			// The connection has ended: the consumer learns it from
-			// the context.
-			return
-		}
-		c.rmu.Lock()
-		handBack := c.waiting
-		c.taken = !handBack
-		c.rmu.Unlock()
-		c.behind.Store(true)
+	b, err := c.readMessage(c.ctx)
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	c.taken = false
+	if err != nil {
+		// The connection has ended: the consumer learns it from the
+		// context.
+		return
+	}
+	c.next = b
+	c.behind.Store(true)
+	if c.waiting {
 		select {
-		case c.ahead <- b:
-		case <-c.ctx.Done():
-			putBuffer(b)
-			handBack = true
-		}
-		c.behind.Store(false)
-		if handBack {
-			return
+		case c.ready <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -527,6 +537,11 @@ func (c *Conn) closeWith(code StatusCode, reason string, why error) error {
 		c.tr.closing.Store(true)
 		c.tr.flush()
 	}
+	// The close handshake reads the connection from this goroutine: from
+	// now on read leaves coder/websocket's buffered reader alone.
+	c.rmu.Lock()
+	c.closing = true
+	c.rmu.Unlock()
 	return c.ws.Close(code, reason)
 }
 
@@ -637,7 +652,8 @@ func (c *Conn) release() {
 	}
 	c.rmu.Lock()
 	putBuffer(c.held)
-	c.held = nil
+	putBuffer(c.next)
+	c.held, c.next = nil, nil
 	c.rmu.Unlock()
 	if c.tr != nil {
 		c.tr.release()
