@@ -7,7 +7,7 @@
 # within each round. Writes results.jsonl, RESULTS.md and chart.svg beside
 # this script, like run.sh, which measures the Python and Node peers too.
 #
-#   bench/compare.sh                      BEFORE=21473c8, 3 rounds, about 45 minutes on 2 CPUs
+#   bench/compare.sh                      BEFORE=21473c8, 3 rounds, about 20 minutes on 2 CPUs
 #   ROUNDS=5 PARTS="rows idle" bench/compare.sh
 #   BEFORE=<commit> SERVERS="cafeto cafeto-before coder" PARTS=rows bench/compare.sh
 #   APPEND=1 PARTS=compression bench/compare.sh   add a part to the last results
@@ -15,7 +15,7 @@
 # PARTS (default "rows idle compression"):
 #   rows         the six request/reply scenarios (1, 100, 1,000 connections,
 #                closed loop and 16 in flight) for each of SERVERS (default
-#                cafeto cafeto-before coder gorilla gws echo); besides msg/s,
+#                cafeto cafeto-before router coder gorilla gws echo); besides msg/s,
 #                latency and CPU, the server's write and read system calls
 #                per reply (/proc/PID/io)
 #   idle         resident memory per connection with IDLE_CONNS (10,000)
@@ -41,7 +41,7 @@ APPEND=${APPEND:-0}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 read -r -a PARTS <<<"${PARTS:-rows idle compression}"
-read -r -a SERVERS <<<"${SERVERS:-cafeto cafeto-before coder gorilla gws echo}"
+read -r -a SERVERS <<<"${SERVERS:-cafeto cafeto-before router coder gorilla gws echo}"
 SCENARIOS=("1 1" "1 16" "100 1" "100 16" "1000 1" "1000 16")
 COMPRESSION_SERVERS=(cafeto-off cafeto-nctx cafeto-ctx)
 COMPRESSION_SCENARIOS=("1 1" "100 16")
@@ -104,9 +104,17 @@ failures=0
 # measure KIND SERVER [FLAGS...] starts SERVER on its CPU, runs the load
 # generator on the other and stops the server.
 measure() {
-	local kind=$1 server=$2 url
+	local kind=$1 server=$2 url port i
 	shift 2
-	url="ws://127.0.0.1:$(server_port "$server")/ws"
+	port=$(server_port "$server")
+	url="ws://127.0.0.1:$port/ws"
+	# Another program on the port would take the load meant for the server:
+	# wait for it to go, for up to 30 s, then let the run fail.
+	for ((i = 0; i < 30; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+		((i == 0)) && echo "port $port is taken by another program: waiting" >&2
+		sleep 1
+	done
 	# shellcheck disable=SC2207
 	local extra=($(loadgen_flags "$server"))
 	start_server "$server" "$SERVER_CPU"

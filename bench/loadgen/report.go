@@ -149,14 +149,14 @@ func readResults(path string) (*results, error) {
 	for key, rounds := range rs.rounds {
 		if rounds[0].Set == "rounds" {
 			rs.load[key] = medianOf(rounds)
-			rs.roundsOf[key] = len(rounds)
+			rs.roundsOf[key] = len(succeeded(rounds))
 			continue
 		}
 		rs.load[key] = pickRound(rounds)
 	}
 	for server, rounds := range idleRounds {
 		rs.idle[server] = medianOf(rounds)
-		rs.roundsOf[[2]string{server, "idle"}] = len(rounds)
+		rs.roundsOf[[2]string{server, "idle"}] = len(succeeded(rounds))
 	}
 	for _, s := range rs.scenarios {
 		for _, set := range rs.abSets {

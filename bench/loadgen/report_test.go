@@ -144,6 +144,8 @@ func TestReportRounds(t *testing.T) {
 		load("cafeto", 1, 11000, 1, 0.1), load("coder", 1, 10000, 2, 1),
 		load("coder", 2, 20000, 2, 1), load("cafeto", 2, 18000, 2, 0.2),
 		load("cafeto", 3, 12000, 0.8, 0.3), load("coder", 3, 10000, 1, 1),
+		// A failed round of coder is left out of its median and listed.
+		{Kind: "load", Set: "rounds", Round: 4, Server: "coder", Scenario: "c1-i16", Conns: 1, Inflight: 16, Error: "server process: gone"},
 		idle("cafeto", 1, 20), idle("coder", 1, 20), idle("coder", 2, 25), idle("cafeto", 2, 20), idle("cafeto", 3, 30), idle("coder", 3, 20),
 	}
 	for r := 1; r <= 2; r++ {
@@ -172,6 +174,7 @@ func TestReportRounds(t *testing.T) {
 		// medians: rate 12,000, CPU 1, writes 0.2; coder 10,000, 2, 1
 		"| ws.Callback (this library) | 12,000 | 100 | 200 | 1.000 | 0.200 |",
 		"| coder/websocket + encoding/json + validator, hand-written (baseline) | 10,000 | 100 | 200 | 2.000 | 1.000 |",
+		"server process: gone",
 		"| ws.Callback (this library) | 10,000 | 0.0 | 0.0 | 20.0 |",
 		"## Ratios, round by round",
 		"| 1 connection, pipelined, 16 in flight | 3 | 1.10× (0.90×–1.20×) | 1.00× (1.00×–1.00×) | 1.00× (1.00×–1.00×) | 0.80× (0.50×–1.00×) | 0.200 : 1.000 |",

@@ -11,13 +11,13 @@ import (
 // Every round measures each server once, one right after the other; a row
 // shown is the median of its rounds and a ratio is taken within a round.
 
-// medianOf returns a result whose figures are the medians of rounds', each
-// on its own, or the first failed round if one failed.
-func medianOf(rounds []Result) Result {
-	for _, r := range rounds {
-		if r.Error != "" {
-			return r
-		}
+// medianOf returns a result whose figures are the medians of the rounds
+// that succeeded, each figure on its own, or the first round if none did.
+// The report lists the failed rounds apart.
+func medianOf(all []Result) Result {
+	rounds := succeeded(all)
+	if len(rounds) == 0 {
+		return all[0]
 	}
 	m := rounds[0]
 	med := func(f func(Result) float64) float64 {
@@ -42,6 +42,17 @@ func medianOf(rounds []Result) Result {
 	m.PeakKiB = int64(med(func(r Result) float64 { return float64(r.PeakKiB) }))
 	m.BaseKiB = int64(med(func(r Result) float64 { return float64(r.BaseKiB) }))
 	return m
+}
+
+// succeeded returns the rounds without an error.
+func succeeded(rounds []Result) []Result {
+	var ok []Result
+	for _, r := range rounds {
+		if r.Error == "" {
+			ok = append(ok, r)
+		}
+	}
+	return ok
 }
 
 // hasWrites reports whether the rows shown count the server's writes.
@@ -185,6 +196,7 @@ func writeCompression(w *strings.Builder, rs *results) {
 				p("| %s | %d | failed | | | | | | | |\n", serverOf(mode).label, len(rounds))
 				continue
 			}
+			rounds = succeeded(rounds)
 			cpu := perRound(rounds, groups[key{"load", sc, off}], func(a, b Result) float64 { return div(a.CPUPer100k, b.CPUPer100k) })
 			ext := m.Extensions
 			if ext == "" {
@@ -207,6 +219,7 @@ func writeCompression(w *strings.Builder, rs *results) {
 					continue
 				}
 				m := medianOf(rounds)
+				rounds = succeeded(rounds)
 				name := "chat, 40–60 random characters"
 				if shape != "" {
 					name = "`" + shape + "`"
