@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -259,7 +260,7 @@ func report(args []string) error {
 	if err := os.WriteFile(*svg, []byte(chart(rs)), 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(*md, []byte(markdown(rs, env, *svg)), 0o644)
+	return os.WriteFile(*md, []byte(markdown(rs, env, filepath.Base(*in), *svg)), 0o644)
 }
 
 func readEnv(path string) ([][2]string, error) {
@@ -298,7 +299,7 @@ func kernel() string {
 	return strings.TrimSpace(string(b))
 }
 
-func markdown(rs *results, env [][2]string, svgPath string) string {
+func markdown(rs *results, env [][2]string, inName, svgPath string) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
@@ -308,7 +309,7 @@ func markdown(rs *results, env [][2]string, svgPath string) string {
 		script = "bench/compare.sh"
 	}
 	p("Generated on %s by `loadgen report` from the measurements that `%s` took, ", time.Now().UTC().Format("2006-01-02 15:04 MST"), script)
-	p("which `results.jsonl` beside this file holds in full. No figure here comes from anywhere else.\n\n")
+	p("which `%s` beside this file holds in full. No figure here comes from anywhere else.\n\n", inName)
 	p("| | |\n|---|---|\n")
 	p("| CPU | %s, %d logical CPUs |\n", cpuModel(), runtime.NumCPU())
 	p("| Kernel | Linux %s |\n", kernel())
