@@ -11,6 +11,8 @@
 #   ROUNDS=5 PARTS="rows idle" bench/compare.sh
 #   BEFORE=<commit> SERVERS="cafeto cafeto-before coder" PARTS=rows bench/compare.sh
 #   APPEND=1 PARTS=compression bench/compare.sh   add a part to the last results
+#   OUT=check.jsonl REPORT=/tmp/check.md CHART=/tmp/check.svg bench/compare.sh
+#                                         keep the published results, write elsewhere
 #
 # PARTS (default "rows idle compression"):
 #   rows         the six request/reply scenarios (1, 100, 1,000 connections,
@@ -38,6 +40,9 @@ WARMUP=${WARMUP:-1}
 DURATION=${DURATION:-5}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 APPEND=${APPEND:-0}
+OUT=${OUT:-results.jsonl}
+REPORT=${REPORT:-RESULTS.md}
+CHART=${CHART:-chart.svg}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 read -r -a PARTS <<<"${PARTS:-rows idle compression}"
@@ -79,14 +84,15 @@ if (($(ulimit -n) < IDLE_CONNS + 1000)); then
 fi
 
 env_file=logs/env.txt
+[[ $OUT == results.jsonl ]] || env_file=logs/env-$(basename "$OUT" .jsonl).txt
 mkdir -p logs
 if [[ $APPEND == 1 ]]; then
-	if [[ ! -f results.jsonl || ! -f $env_file ]]; then
-		echo "APPEND=1 needs the results.jsonl and $env_file of an earlier run" >&2
+	if [[ ! -f $OUT || ! -f $env_file ]]; then
+		echo "APPEND=1 needs the $OUT and $env_file of an earlier run" >&2
 		exit 1
 	fi
 else
-	rm -f results.jsonl logs/*.log
+	rm -f "$OUT" logs/*.log
 	{
 		echo "Run: bench/compare.sh, $ROUNDS interleaved rounds, warm-up ${WARMUP}s, measured window ${DURATION}s, parts: ${PARTS[*]}"
 		echo "Pinning: server on CPU $SERVER_CPU, load generator on CPU $CLIENT_CPU"
@@ -119,7 +125,7 @@ measure() {
 	local extra=($(loadgen_flags "$server"))
 	start_server "$server" "$SERVER_CPU"
 	taskset -c "$CLIENT_CPU" bin/loadgen "$kind" -url "$url" -pid "$SERVER_PID" -server "$server" \
-		-server-cmd "$SERVER_CMD" "$@" "${extra[@]}" -out results.jsonl || failures=$((failures + 1))
+		-server-cmd "$SERVER_CMD" "$@" "${extra[@]}" -out "$OUT" || failures=$((failures + 1))
 	stop_server
 }
 
@@ -179,6 +185,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 echo "Ended: $(date -u '+%Y-%m-%d %H:%M UTC'), $((($(date +%s) - started) / 60)) min, load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$env_file"
-bin/loadgen report -in results.jsonl -env "$env_file" -md RESULTS.md -svg chart.svg
-echo "== wrote bench/RESULTS.md and bench/chart.svg in $(($(date +%s) - started)) s; $failures failed runs"
+bin/loadgen report -in "$OUT" -env "$env_file" -md "$REPORT" -svg "$CHART"
+echo "== wrote $OUT, $REPORT and $CHART in $(($(date +%s) - started)) s; $failures failed runs"
 ((failures == 0))
