@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -29,12 +28,17 @@ import (
 // [Group.Shutdown]), and [context.Cause] says why.
 //
 // Something always reads the connection, so control frames (ping, pong,
-// close) never wait for your code: when neither the library's loop nor your
-// [Conn.ReceiveJSON] has read for a short while (50 ms), a reader takes over
-// and reads ahead, at most one message (up to the read limit), until your
-// code reads again. While that message waits, reading pauses (the peer is
-// held back by TCP) and the peer is not expected to answer pings: the server
-// is the one behind.
+// close) do not wait for your code: when neither the library's loop nor your
+// [Conn.ReceiveJSON] has read for 50 ms, a reader takes over and reads ahead
+// into a queue, until your code reads again. The queue takes messages while
+// it holds fewer than 16 and fewer bytes than the read-ahead budget,
+// max(64 KiB, the read limit) (64 KiB without a read limit); a message is
+// read whole, so the queue never holds more than the budget plus one
+// message. Within that budget the peer is watched all the time: its close
+// frame or a dropped TCP connection ends the connection, pongs are read, and
+// messages are handled in the order they came. Past it, reading pauses
+// until your code takes a message: TCP holds the peer back, and the peer is
+// not pinged, since the server is the one behind.
 //
 // SendJSON, SendText, Close, Set and Get are safe for concurrent use, so
 // other goroutines can push messages while replies flow. ReceiveJSON must be
@@ -50,19 +54,23 @@ type Conn struct {
 
 	cancel context.CancelCauseFunc
 
-	// Reading. One consumer (the serve loop or ReceiveJSON) reads at a
-	// time; while it does not, the takeover reader may read one message
-	// ahead, into next.
+	// Reading (read.go). One consumer (the serve loop or ReceiveJSON)
+	// reads at a time; while it is busy, the reader that takes over reads
+	// ahead into queue, within the read-ahead budget.
 	rmu      sync.Mutex
-	held     *buffer       // the message last returned by read, until the next read
-	waiting  bool          // the consumer is inside read
-	taken    bool          // the takeover reader is running
-	next     *buffer       // the message the takeover reader read ahead
-	closing  bool          // a close handshake may be reading: leave the reader alone
-	ready    chan struct{} // wakes a consumer waiting for next
-	behind   atomic.Bool   // next waits for the consumer: the server is behind
-	messages atomic.Int64  // messages read: a peer that sends is alive
-	rtimer   *time.Timer   // starts the takeover reader when nobody reads
+	held     *buffer            // the message last returned by read, until the next read
+	waiting  bool               // the consumer is inside read
+	taken    bool               // the reader that took over is reading
+	paused   bool               // the queue reached the budget and nobody has read since
+	closing  bool               // a close handshake may be reading: leave the reader alone
+	queue    aheadQueue         // the messages read ahead, oldest first
+	handed   int                // messages read has returned
+	early    func(*buffer) bool // takes a message read ahead that must not wait (the Router's); nil for none
+	ready    chan struct{}      // wakes a consumer waiting for the reader that took over
+	budget   int                // the queue's budget in bytes
+	stalls   atomic.Uint32      // times reading paused or resumed: odd while paused
+	messages atomic.Int64       // messages read: a peer that sends is alive
+	rtimer   *time.Timer        // starts the reader that takes over when nobody reads
 
 	wmu      sync.Mutex   // serializes writes: one frame at a time
 	wtimer   *time.Timer  // write timeout, armed while a write is under way
@@ -89,11 +97,6 @@ const (
 	stateDraining                    // the group is shutting down: close once idle
 )
 
-// takeoverDelay is how long nobody may read before the takeover reader
-// starts: long enough that a quick handler never needs it, short enough that
-// a dropped peer is noticed within a second.
-const takeoverDelay = 50 * time.Millisecond
-
 type connKey struct{}
 
 // ConnFromContext returns the connection whose callback received ctx, or
@@ -104,7 +107,10 @@ func ConnFromContext(ctx context.Context) *Conn {
 }
 
 func newConn(wc *websocket.Conn, nc net.Conn, tr *transport, r *http.Request, cfg *config) *Conn {
-	c := &Conn{ws: wc, nc: nc, tr: tr, req: r, cfg: cfg, ready: make(chan struct{}, 1)}
+	c := &Conn{ws: wc, nc: nc, tr: tr, req: r, cfg: cfg, ready: make(chan struct{}, 1), budget: aheadBytes}
+	if cfg.readLimit > aheadBytes {
+		c.budget = int(cfg.readLimit)
+	}
 	// The request context is done once the handler returns, and the
 	// hijacked request's own context must not be used after Accept: keep its
 	// values, drop its cancellation.
@@ -160,6 +166,9 @@ func (c *Conn) Get(key any) any {
 type buffer struct {
 	bytes.Buffer
 	enc *json.Encoder
+
+	next     *buffer // the next message in the read-ahead queue
+	deferred bool    // a Router's stream message that waits in the queue, in order
 }
 
 // maxPooled is the largest buffer kept for reuse; larger ones are dropped.
@@ -174,6 +183,7 @@ var buffers = sync.Pool{New: func() any {
 func getBuffer() *buffer {
 	b := buffers.Get().(*buffer)
 	b.Reset()
+	b.next, b.deferred = nil, false
 	return b
 }
 
@@ -350,152 +360,6 @@ func (c *Conn) ReceiveJSON(ctx context.Context, v any) error {
 	return nil
 }
 
-// read returns the next message; it is valid until the next read. It reads
-// the connection itself, or takes the message the takeover reader read
-// ahead.
-func (c *Conn) read(ctx context.Context) ([]byte, error) {
-	// The takeover timer may fire while we read: it sees c.waiting and
-	// does nothing, so it is not stopped here, which saves a timer
-	// operation per message.
-	c.rmu.Lock()
-	putBuffer(c.held)
-	c.held = nil
-	c.waiting = true
-	inline := false
-	var b *buffer
-	var err error
-	for b == nil && err == nil && !inline {
-		switch {
-		case c.next != nil:
-			b, c.next = c.next, nil
-			c.behind.Store(false)
-		case c.taken:
-			// The takeover reader is reading: wait for what it reads.
-			c.rmu.Unlock()
-			err = c.waitAhead(ctx)
-			c.rmu.Lock()
-		default:
-			inline = true
-		}
-	}
-	c.rmu.Unlock()
-	if inline {
-		b, err = c.readMessage(ctx)
-	}
-
-	c.rmu.Lock()
-	c.waiting = false
-	c.held = b
-	if c.tr != nil {
-		// Replies to what is buffered already will follow this one's: it
-		// may wait for them. Nobody else reads here: c.waiting keeps the
-		// takeover reader away, c.closing a close handshake.
-		c.tr.more.Store(err == nil && inline && !c.closing && c.tr.br.Buffered() > 0)
-	}
-	if err == nil {
-		c.rtimer.Reset(takeoverDelay)
-	}
-	c.rmu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
-// waitAhead waits until the takeover reader has read a message, or the
-// connection or ctx ends.
-func (c *Conn) waitAhead(ctx context.Context) error {
-	select {
-	case <-c.ready:
-		return nil
-	case <-c.ctx.Done():
-		return c.endErr()
-	case <-ctx.Done():
-		c.closeNow(context.Cause(ctx))
-		return c.endErr()
-	}
-}
-
-// takeOver reads while the consumer does not: it runs from c.rtimer when
-// nobody has read for takeoverDelay, reads one message into c.next, and
-// stops. The consumer takes it on its next read and reads on by itself; if
-// it stays busy, the timer starts the takeover again. While c.next waits,
-// nothing reads: that is the read-ahead bound, and the peer is not asked
-// for pongs, since the server is the one behind.
-func (c *Conn) takeOver() {
-	c.rmu.Lock()
-	if c.waiting || c.taken || c.next != nil || c.ctx.Err() != nil {
-		c.rmu.Unlock()
-		return
-	}
-	c.taken = true
-	c.rmu.Unlock()
-	if c.tr != nil {
-		// The consumer is busy: what waits for its next reply goes now.
-		c.tr.more.Store(false)
-		c.tr.flush()
-	}
-	b, err := c.readMessage(c.ctx)
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	c.taken = false
-	if err != nil {
-		// The connection has ended: the consumer learns it from the
-		// context.
-		return
-	}
-	c.next = b
-	c.behind.Store(true)
-	if c.waiting {
-		select {
-		case c.ready <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// readMessage reads the next message into a buffer of its own.
-func (c *Conn) readMessage(ctx context.Context) (*buffer, error) {
-	typ, r, err := c.ws.Reader(c.opCtx(ctx))
-	if err != nil {
-		return nil, c.readFailed(err)
-	}
-	b := getBuffer()
-	if _, err := b.ReadFrom(r); err != nil {
-		putBuffer(b)
-		if errors.Is(err, websocket.ErrMessageTooBig) {
-			// coder/websocket has sent close 1009 already.
-			return nil, c.ended(&closeError{code: StatusMessageTooBig, reason: "message too big", cause: err})
-		}
-		return nil, c.readFailed(err)
-	}
-	c.messages.Add(1)
-	if c.cfg.observeIO {
-		c.observeRead(b.Len())
-	}
-	if typ == websocket.MessageText && !utf8.Valid(b.Bytes()) {
-		putBuffer(b)
-		return nil, c.close(StatusInvalidPayload, "invalid UTF-8", ErrInvalidUTF8)
-	}
-	return b, nil
-}
-
-// readFailed explains a failed read. A peer that broke the protocol (an
-// unmasked frame, a reserved opcode or RSV bit, an oversized or fragmented
-// control frame, an invalid close code, a stray continuation) is closed with
-// 1002: coder/websocket has sent that close frame already, except for an
-// unmasked frame, where it sends none.
-func (c *Conn) readFailed(err error) error {
-	var ne net.Error
-	switch {
-	case CloseStatus(err) != -1, errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, net.ErrClosed), errors.As(err, &ne),
-		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return c.ended(err)
-	}
-	return c.close(StatusProtocolError, "protocol error", err)
-}
-
 // Close closes the connection with a close frame holding code and reason
 // and waits up to 5 s each way for the close handshake. The reason reaches
 // the client; it is cut to 123 bytes, on a character boundary, and invalid
@@ -605,37 +469,6 @@ func (c *Conn) endErr() error {
 // failed, or the server closed it.
 func (c *Conn) hasEnded() bool { return c.endErr() != nil }
 
-// startPings pings the peer every interval, from a timer: no goroutine sits
-// idle between pings. A peer that sent a message since the last ping is
-// alive and need not answer; so is one the server is behind with.
-func (c *Conn) startPings(interval time.Duration) {
-	if interval <= 0 {
-		return
-	}
-	c.pmu.Lock()
-	defer c.pmu.Unlock()
-	c.ptime = time.AfterFunc(interval, func() {
-		seen := c.messages.Load()
-		ctx, cancel := context.WithTimeout(context.Background(), interval)
-		err := c.ws.Ping(ctx)
-		cancel()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			if c.messages.Load() == seen && !c.behind.Load() {
-				c.closeNow(ErrPongTimeout)
-				return
-			}
-		}
-		c.pmu.Lock()
-		if !c.stopped {
-			c.ptime.Reset(interval)
-		}
-		c.pmu.Unlock()
-	})
-}
-
 // release frees what the connection holds once it has ended.
 func (c *Conn) release() {
 	c.setErr(ErrClosed)
@@ -652,8 +485,8 @@ func (c *Conn) release() {
 	}
 	c.rmu.Lock()
 	putBuffer(c.held)
-	putBuffer(c.next)
-	c.held, c.next = nil, nil
+	c.held = nil
+	c.queue.drain()
 	c.rmu.Unlock()
 	if c.tr != nil {
 		c.tr.release()
@@ -767,6 +600,13 @@ func (c *Conn) connect(onConnect func(context.Context, *Conn) error) bool {
 // sendEvent writes a reply: {"id":…,"event":…,"statusCode":…,"body":…}. A
 // body that does not encode is logged and replaced by a 500.
 func (c *Conn) sendEvent(id, event []byte, status int, body any) error {
+	return c.sendEventLocked(id, event, status, body, nil)
+}
+
+// sendEventLocked is sendEvent, calling locked, when it is not nil, once
+// the write lock is taken, before the reply is written: what others write
+// after locked has run comes after the reply.
+func (c *Conn) sendEventLocked(id, event []byte, status int, body any, locked func()) error {
 	b := getBuffer()
 	defer putBuffer(b)
 	if err := writeEventEnvelope(&b.Buffer, b.enc, id, event, status, body, false); err != nil {
@@ -775,6 +615,9 @@ func (c *Conn) sendEvent(id, event []byte, status int, body any) error {
 	}
 	c.lockWrite()
 	defer c.wmu.Unlock()
+	if locked != nil {
+		locked()
+	}
 	return c.writeLocked(c.ctx, b.Bytes())
 }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Router serves several typed events on one WebSocket connection. Each
@@ -43,9 +44,12 @@ import (
 // number, is answered with a 400 and the connection goes on.
 //
 // A connection's requests are handled one at a time, and replied to in
-// order, unless [WithConcurrency] allows more. Streams run beside them, at
-// most [WithMaxStreams] at once per connection. onDisconnect runs once every
-// request and stream of the connection has finished.
+// order, unless [WithConcurrency] allows more. Requests that cannot start
+// yet wait in the connection's read-ahead queue (see [Conn]), in the order
+// they came, while the connection goes on reading: a $cancel and a stream's
+// request are handled as they arrive, and streams run beside the requests,
+// at most [WithMaxStreams] at once per connection. onDisconnect runs once
+// every request and stream of the connection has finished.
 //
 // Register everything before the Router serves its first connection: a
 // registration after that, a duplicate or empty event name, a name starting
@@ -345,7 +349,17 @@ type session struct {
 	sem chan struct{} // nil: one request at a time, on the read loop
 
 	mu      sync.Mutex
-	streams map[string]*stream // open streams by id (idKey)
+	streams map[string]*stream // open streams by id (idKey), until their final reply is sent
+
+	// The dispatch lock: messages are admitted (routed, counted against
+	// the rate limits, refused, answered with a 400, or started when they
+	// are a stream's request or a $cancel) one at a time, by the read loop
+	// or, for a stream message read ahead while the loop is busy, by the
+	// reader (early).
+	dmu      sync.Mutex
+	admitted int          // messages of the read loop admitted
+	stopped  bool         // the session is over: start nothing
+	deferred atomic.Int32 // stream messages read ahead that wait in the queue
 
 	fmu    sync.Mutex // guards flight
 	flight int        // work under way, with sem: the loop's and the requests'
@@ -361,6 +375,7 @@ func (r *Router) serve(c *Conn) error {
 	if n := r.cfg.concurrency; n > 1 {
 		s.sem = make(chan struct{}, n)
 	}
+	c.setEarly(s.early)
 	var err error
 	if s.sem == nil {
 		err = s.loop()
@@ -389,7 +404,7 @@ func (s *session) loop() error {
 			return err
 		}
 		c.busy()
-		err = s.dispatch(data)
+		_, err = s.dispatch(data)
 		if !c.idle() {
 			return c.ended(ErrShutdown)
 		}
@@ -400,18 +415,30 @@ func (s *session) loop() error {
 }
 
 // loopConcurrent reads the messages and hands each request to a goroutine,
-// with at most cap(s.sem) under way. While all are busy it stops reading.
+// with at most cap(s.sem) under way. It takes a slot before it reads: while
+// all are busy, the messages wait in the read-ahead queue, and the reader
+// that takes over handles the stream messages as they arrive.
 func (s *session) loopConcurrent() error {
 	c := s.c
 	for {
+		select {
+		case s.sem <- struct{}{}:
+		case <-c.ctx.Done():
+			return c.endErr()
+		}
 		data, err := c.read(c.ctx)
 		if err != nil {
+			<-s.sem
 			return err
 		}
 		if !s.begin() {
+			<-s.sem
 			return errDraining
 		}
-		err = s.dispatch(data)
+		spawned, err := s.dispatch(data)
+		if !spawned {
+			<-s.sem
+		}
 		s.end()
 		if err != nil {
 			return err
@@ -460,6 +487,9 @@ func (s *session) end() {
 // stop ends the open streams, their ctx's cause being why the connection
 // ended, and waits for every stream and request to finish.
 func (s *session) stop(why error) {
+	s.dmu.Lock()
+	s.stopped = true
+	s.dmu.Unlock()
 	s.mu.Lock()
 	for _, st := range s.streams {
 		st.cancel(why)
@@ -473,11 +503,37 @@ var (
 	quotedCancel = []byte(`"$cancel"`)
 )
 
-// dispatch handles one message on the read loop: it answers it, or starts
-// the goroutine that will. It returns an error only when the connection has
-// ended.
-func (s *session) dispatch(msg []byte) error {
+// dispatch handles one message on the read loop: it admits it, then
+// answers it when it is a request, or, with [WithConcurrency], starts the
+// goroutine that will; spawned reports that one was started, with the
+// loop's slot. It returns an error only when the connection has ended.
+func (s *session) dispatch(msg []byte) (spawned bool, err error) {
+	s.dmu.Lock()
+	s.admitted++
+	if s.c.held.deferred {
+		s.deferred.Add(-1)
+	}
 	q := s.r.route(msg)
+	call, run, err := s.admit(q, len(msg))
+	s.dmu.Unlock()
+	switch {
+	case !run:
+		return false, err
+	case s.sem != nil:
+		s.spawn(q.ev, q.id, q.data, call)
+		return true, nil
+	}
+	if call != nil {
+		call.ID = q.id
+	}
+	return false, s.answer(q.ev, q.id, q.data, call)
+}
+
+// admit does, under s.dmu, what a message asks for short of handling a
+// request: a refusal over a rate limit, a 400, a $cancel, a stream's start.
+// For a request it reports run, with the request's Call. It returns an
+// error only when the connection has ended.
+func (s *session) admit(q routed, size int) (call *Call, run bool, err error) {
 	if c := s.c; c.rate != nil {
 		var event string
 		if q.ev != nil {
@@ -485,31 +541,51 @@ func (s *session) dispatch(msg []byte) error {
 		}
 		refusal, err := c.rate.take(c, event)
 		if err != nil {
-			return err
+			return nil, false, err
 		}
 		if refusal != nil {
-			return s.refuse(q, len(msg), refusal)
+			return nil, false, s.refuse(q, size, refusal)
 		}
 	}
 	switch {
 	case q.errs != nil:
-		return s.c.sendEvent(q.id, q.event, http.StatusBadRequest, *q.errs)
+		return nil, false, s.c.sendEvent(q.id, q.event, http.StatusBadRequest, *q.errs)
 	case q.cancel:
 		s.cancel(q.id)
-		return nil
+		return nil, false, nil
 	}
-	call := s.newCall(q.ev, q.traceparent, q.tracestate, len(msg))
-	switch {
-	case q.ev.open != nil:
-		return s.openStream(q.ev, q.id, q.data, call)
-	case s.sem != nil:
-		s.spawn(q.ev, q.id, q.data, call)
-		return nil
+	call = s.newCall(q.ev, q.traceparent, q.tracestate, size)
+	if q.ev.open != nil {
+		return nil, false, s.openStream(q.ev, q.id, q.data, call)
 	}
-	if call != nil {
-		call.ID = q.id
+	return call, true, nil
+}
+
+// early takes b, a message read ahead while the read loop is busy, when it
+// must not wait behind requests: a $cancel stops its stream, and a stream's
+// request starts it, as they arrive. Everything else waits in the queue,
+// in order. So does a stream message while an earlier one waits there, or
+// while the loop holds a message it has not admitted yet: stream messages
+// are always handled in the order they came. It reports whether it took b.
+func (s *session) early(b *buffer) bool {
+	q := s.r.route(b.Bytes())
+	if !q.cancel && (q.ev == nil || q.ev.open == nil) {
+		return false
 	}
-	return s.answer(q.ev, q.id, q.data, call)
+	if s.deferred.Load() == 0 && s.dmu.TryLock() {
+		took := false
+		if !s.stopped && s.c.state.Load()&stateDraining == 0 && s.admitted == s.c.handedCount() {
+			s.admit(q, b.Len())
+			took = true
+		}
+		s.dmu.Unlock()
+		if took {
+			return true
+		}
+	}
+	b.deferred = true
+	s.deferred.Add(1)
+	return false
 }
 
 // routed is a client message, read and checked against the events.
@@ -615,11 +691,10 @@ func (s *session) answer(ev *event, id, data []byte, call *Call) error {
 	return err
 }
 
-// spawn answers a request on its own goroutine, once fewer than cap(s.sem)
-// are under way. id and data are copied: the message is only valid until
-// the next read.
+// spawn answers a request on its own goroutine, which takes the loop's
+// slot and gives it back when done. id and data are copied: the message is
+// only valid until the next read.
 func (s *session) spawn(ev *event, id, data []byte, call *Call) {
-	s.sem <- struct{}{}
 	id, data = bytes.Clone(id), bytes.Clone(data)
 	if call != nil {
 		call.ID = id

@@ -69,7 +69,8 @@ func (s *session) openStream(ev *event, id, data []byte, call *Call) error {
 	if call != nil {
 		call.ID, call.run, call.st = st.id, run, st
 	}
-	// Only the read loop adds streams: what was checked above still holds.
+	// Streams are added only under the dispatch lock, which the caller
+	// holds: what was checked above still holds.
 	s.mu.Lock()
 	if s.streams == nil {
 		s.streams = make(map[string]*stream)
@@ -93,10 +94,12 @@ func (s *session) cancel(id []byte) {
 }
 
 // run runs the stream's function, through the interceptors when call is
-// not nil, and sends the final reply.
+// not nil, and sends the final reply. The stream's id is free again from
+// that reply on: a final reply never ends a newer stream of the same id.
 func (st *stream) run(fn streamFunc, call *Call) {
 	c, ev := st.s.c, st.ev
 	defer st.s.wg.Done()
+	defer st.forget() // when no final reply could be written
 	var r Reply
 	if call == nil {
 		r = st.execute(st.ctx, fn)
@@ -107,9 +110,11 @@ func (st *stream) run(fn streamFunc, call *Call) {
 	if r.Err != nil && !errors.Is(r.Err, errPanic) {
 		c.logEvent("ws: stream failed", ev.name, r.Err)
 	}
-	err := c.guard(ev.where, func() error { return c.sendEvent(st.id, ev.quoted, r.Status, r.Body) })
+	// The id is freed under the write lock, before the final reply is
+	// written: what a new stream of the same id sends comes after it.
+	err := c.guard(ev.where, func() error { return c.sendEventLocked(st.id, ev.quoted, r.Status, r.Body, st.forget) })
 	if errors.Is(err, errPanic) {
-		c.sendEvent(st.id, ev.quoted, http.StatusInternalServerError, internalError)
+		c.sendEventLocked(st.id, ev.quoted, http.StatusInternalServerError, internalError, st.forget)
 	}
 }
 
@@ -145,19 +150,22 @@ func (st *stream) execute(ctx context.Context, fn streamFunc) Reply {
 	return Reply{Status: http.StatusInternalServerError, Body: internalError, Err: err}
 }
 
-// finish ends the stream: no more items, and its id is free again. It may
-// be called more than once.
+// finish ends the stream: no more items. It may be called more than once.
 func (st *stream) finish() {
 	st.mu.Lock()
 	st.done = true
 	st.mu.Unlock()
+	st.cancel(errStreamEnded)
+}
+
+// forget frees the stream's id, as its final reply is written.
+func (st *stream) forget() {
 	s := st.s
 	s.mu.Lock()
 	if s.streams[st.key] == st {
 		delete(s.streams, st.key)
 	}
 	s.mu.Unlock()
-	st.cancel(errStreamEnded)
 }
 
 // send writes one item of the stream.
