@@ -62,6 +62,9 @@ type Conn struct {
 	waiting  bool               // the consumer is inside read
 	taken    bool               // the reader that took over is reading
 	paused   bool               // the queue reached the budget and nobody has read since
+	peeking  bool               // the reader that took over waits for the peer, consuming nothing
+	handback bool               // the reader that took over is asked to stop waiting for the peer
+	peeked   sync.Cond          // signalled, with rmu, when peeking ends
 	closing  bool               // a close handshake may be reading: leave the reader alone
 	queue    aheadQueue         // the messages read ahead, oldest first
 	handed   int                // messages read has returned
@@ -111,6 +114,7 @@ func newConn(wc *websocket.Conn, nc net.Conn, tr *transport, r *http.Request, cf
 	if cfg.readLimit > aheadBytes {
 		c.budget = int(cfg.readLimit)
 	}
+	c.peeked.L = &c.rmu
 	// The request context is done once the handler returns, and the
 	// hijacked request's own context must not be used after Accept: keep its
 	// values, drop its cancellation.
@@ -402,9 +406,14 @@ func (c *Conn) closeWith(code StatusCode, reason string, why error) error {
 		c.tr.flush()
 	}
 	// The close handshake reads the connection from this goroutine: from
-	// now on read leaves coder/websocket's buffered reader alone.
+	// now on read leaves coder/websocket's buffered reader alone, and a
+	// reader waiting for the peer stops first.
 	c.rmu.Lock()
 	c.closing = true
+	for c.peeking {
+		c.interruptLocked()
+		c.peeked.Wait()
+	}
 	c.rmu.Unlock()
 	return c.ws.Close(code, reason)
 }

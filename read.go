@@ -20,7 +20,9 @@ import (
 // close frame, a dropped TCP connection or a pong is seen while the consumer
 // is busy. It stops when the queue reaches its budget (reading pauses), or
 // when the consumer comes back to an empty queue and waits: the reader hands
-// it the next message and reading back.
+// reading back. Between messages it waits for the peer without consuming a
+// byte (a peek at the buffered reader), so that the consumer can take
+// reading back at once: an idle connection has no reader of its own.
 
 // takeoverDelay is how long nobody may read before a reader takes over:
 // long enough that a quick handler never needs one, short enough that a
@@ -94,7 +96,11 @@ func (c *Conn) read(ctx context.Context) ([]byte, error) {
 			b = c.queue.pop()
 		case c.taken:
 			// The reader that took over is reading: it hands over what it
-			// reads next, and reading with it.
+			// reads next, and reading with it; if it is only waiting for
+			// the peer, it stops now.
+			if c.peeking {
+				c.interruptLocked()
+			}
 			c.rmu.Unlock()
 			err = c.waitAhead(ctx)
 			c.rmu.Lock()
@@ -115,7 +121,7 @@ func (c *Conn) read(ctx context.Context) ([]byte, error) {
 		// Replies to what is buffered already will follow this one's: it
 		// may wait for them. Nobody else reads here: c.waiting keeps the
 		// reader that takes over away, c.closing a close handshake.
-		c.tr.more.Store(err == nil && inline && !c.closing && c.tr.br.Buffered() > 0)
+		c.tr.more.Store(err == nil && inline && !c.closing && c.dataBuffered())
 	}
 	if err == nil {
 		c.handed++
@@ -126,6 +132,18 @@ func (c *Conn) read(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// dataBuffered reports whether the start of a data frame is buffered
+// already, so that a reply will follow this one's. A control frame does not
+// count: the close frame of a peer that leaves right after its last
+// messages must find their replies sent, not held.
+func (c *Conn) dataBuffered() bool {
+	if c.tr.br.Buffered() == 0 {
+		return false
+	}
+	p, _ := c.tr.br.Peek(1) // buffered: it does not block
+	return len(p) == 1 && p[0]&0x08 == 0
 }
 
 // waitAhead waits until the reader that took over has read a message or
@@ -168,7 +186,7 @@ func (c *Conn) takeOver() {
 // message and the timer starts a reader again); and when the consumer waits
 // for a message: then it hands over the message it read, and reading.
 func (c *Conn) readAhead() {
-	for {
+	for c.awaitPeer() {
 		b, err := c.readMessage(c.ctx)
 		c.rmu.Lock()
 		early := c.early
@@ -188,18 +206,68 @@ func (c *Conn) readAhead() {
 			c.stalls.Add(1)
 		}
 		if stop {
-			c.taken = false
-			if c.waiting {
-				select {
-				case c.ready <- struct{}{}:
-				default:
-				}
-			}
+			c.stopLocked()
 		}
 		c.rmu.Unlock()
 		if stop {
 			return
 		}
+	}
+}
+
+// stopLocked ends, under c.rmu, the work of the reader that took over, and
+// wakes the consumer if it waits.
+func (c *Conn) stopLocked() {
+	c.taken = false
+	if c.waiting {
+		select {
+		case c.ready <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// awaitPeer waits until the peer has sent something, without consuming it,
+// so that the wait can be cut short: it reports false, having stopped the
+// reader, when the consumer waits for a message or a close handshake
+// begins, before or during the wait. Without the hijacked connection it
+// does not wait.
+func (c *Conn) awaitPeer() bool {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.waiting || c.closing {
+		c.stopLocked()
+		return false
+	}
+	if c.tr == nil || c.tr.br.Buffered() > 0 {
+		return true
+	}
+	c.peeking = true
+	c.rmu.Unlock()
+	// An error is left to the next read, which explains it; the buffered
+	// reader keeps none.
+	c.tr.br.Peek(1)
+	c.rmu.Lock()
+	c.peeking = false
+	if c.handback {
+		c.handback = false
+		c.nc.SetReadDeadline(time.Time{})
+	}
+	c.peeked.Broadcast()
+	if c.waiting || c.closing {
+		c.stopLocked()
+		return false
+	}
+	return true
+}
+
+// interruptLocked cuts short, under c.rmu, the peek of a reader waiting for
+// the peer: a read deadline in the past ends it, consuming nothing, and the
+// reader clears the deadline before anyone reads again.
+func (c *Conn) interruptLocked() {
+	if !c.handback {
+		c.handback = true
+		c.nc.SetReadDeadline(time.Unix(1, 0))
 	}
 }
 
