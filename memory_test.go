@@ -3,9 +3,12 @@ package ws_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/cafeto-go/ws"
 	"github.com/coder/websocket"
@@ -23,11 +26,22 @@ func heapAfterGC() uint64 {
 }
 
 // TestIdleMemoryReturns: after any message (a large valid one, a large
-// invalid one with a long errorList), an idle connection holds what a fresh
-// one holds, within 10 %. Measured on the live heap of server and clients.
+// invalid one with a long errorList) and after a burst read ahead behind a
+// slow message (15 messages of 2 KiB queued), an idle connection holds what
+// a fresh one holds, within 10 %, and no goroutine more. Measured on the
+// live heap of server and clients.
 func TestIdleMemoryReturns(t *testing.T) {
 	const conns = 100
-	url := relServe(t, newRelProbe(t), ws.WithPingInterval(0))
+	p := newRelProbe(t)
+	echo := func(ctx context.Context, in relReq) (relResp, error) {
+		if in.Text == "slow" {
+			time.Sleep(200 * time.Millisecond) // the reader takes over and reads the burst ahead
+		}
+		return relEcho(ctx, in)
+	}
+	srv := httptest.NewServer(ws.Callback(p.onConnect, echo, p.onDisconnect, ws.WithGroup(&p.group), ws.WithPingInterval(0)))
+	t.Cleanup(srv.Close)
+	url := srv.URL
 	base := heapAfterGC()
 	clients := make([]*websocket.Conn, conns)
 	for i := range clients {
@@ -35,6 +49,7 @@ func TestIdleMemoryReturns(t *testing.T) {
 		relRoundTrip(t, clients[i], i) // a small message: the steady state
 	}
 	fresh := float64(heapAfterGC()-base) / conns
+	goroutines := runtime.NumGoroutine()
 
 	large := fmt.Sprintf(`{"id":1,"text":%q}`, strings.Repeat("x", 30<<10))
 	invalid := `{"id":2,"text":"x","items":[` + strings.TrimSuffix(strings.Repeat(`{},`, 10<<10), ",") + `]}`
@@ -50,5 +65,37 @@ func TestIdleMemoryReturns(t *testing.T) {
 		if after > fresh*1.10 {
 			t.Errorf("after a %s message an idle connection holds %.1f KiB, a fresh one %.1f KiB", tc.name, after/1024, fresh/1024)
 		}
+	}
+
+	// A burst: a slow message, then 15 more behind it, on every connection
+	// at once.
+	burst := []string{`{"id":0,"text":"slow"}`}
+	for i := 1; i < 16; i++ {
+		burst = append(burst, fmt.Sprintf(`{"id":%d,"text":%q}`, i, strings.Repeat("x", 2<<10)))
+	}
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() {
+			for _, msg := range burst {
+				relWrite(t, c, websocket.MessageText, []byte(msg))
+			}
+			for range burst {
+				relRead(t, c)
+			}
+		})
+	}
+	wg.Wait()
+	// Every connection waits for its next message: the readers that took
+	// over have handed reading back.
+	for deadline := time.Now().Add(relTimeout); runtime.NumGoroutine() > goroutines && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := runtime.NumGoroutine(); got > goroutines {
+		t.Errorf("after a burst %d goroutines run, %d when the connections were fresh", got, goroutines)
+	}
+	after := float64(heapAfterGC()-base) / conns
+	t.Logf("burst read ahead: %.1f KiB per idle connection, fresh %.1f KiB", after/1024, fresh/1024)
+	if after > fresh*1.10 {
+		t.Errorf("after a burst an idle connection holds %.1f KiB, a fresh one %.1f KiB", after/1024, fresh/1024)
 	}
 }

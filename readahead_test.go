@@ -474,3 +474,46 @@ func TestRepliesBeforePeerClose(t *testing.T) {
 		t.Fatalf("onDisconnect got %v, want the peer's 1000", err)
 	}
 }
+
+// TestStreamIDFreeAfterFinalReply: a stream's id is free again only from
+// its final reply on: a client that reuses the id right after $cancel,
+// before the final reply came, is told the id is still open, and the final
+// reply it then gets belongs to the old stream. Here an interceptor holds
+// the final reply back until the client has seen what became of its
+// second request.
+func TestStreamIDFreeAfterFinalReply(t *testing.T) {
+	t.Parallel()
+	p := newRelProbe(t)
+	hold := make(chan struct{})
+	var streams atomic.Int32
+	holdFirst := func(next ws.CallFunc) ws.CallFunc {
+		return func(ctx context.Context, call *ws.Call) ws.Reply {
+			r := next(ctx, call)
+			if call.Event == "watch" && r.Status == http.StatusOK && streams.Add(1) == 1 {
+				<-hold
+			}
+			return r
+		}
+	}
+	srv := httptest.NewServer(raRouter(p, make(chan context.Context, 1), nil, ws.WithInterceptors(holdFirst)))
+	t.Cleanup(srv.Close)
+	c := relDial(t, srv.URL)
+	send(t, c, `{"event":"watch","id":"w","data":{"text":"x"}}`)
+	if got := recv(t, c); !strings.Contains(got, `"more":true`) {
+		t.Fatalf("got %s, want the stream's item", got)
+	}
+	send(t, c, `{"event":"$cancel","id":"w"}`)
+	send(t, c, `{"event":"watch","id":"w","data":{"text":"x"}}`)
+	got := recv(t, c)
+	close(hold)
+	if !strings.Contains(got, `"statusCode":400`) || !strings.Contains(got, "a stream with this id is open") {
+		t.Fatalf("reusing the id before the final reply: got %s, want a 400: the id is still open", got)
+	}
+	if got, want := recv(t, c), `{"id":"w","event":"watch","statusCode":200,"body":null}`; got != want {
+		t.Fatalf("got %s, want the old stream's final reply %s", got, want)
+	}
+	send(t, c, `{"event":"watch","id":"w","data":{"text":"x"}}`)
+	if got := recv(t, c); !strings.Contains(got, `"more":true`) {
+		t.Fatalf("after the final reply: got %s, want the new stream's item", got)
+	}
+}

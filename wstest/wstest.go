@@ -12,8 +12,10 @@
 //		got := wstest.NextPush[ChatMessage](t, other, "chat.message")
 //	}
 //
-// Every wait of the package gives up after [Timeout], so that a broken test
-// fails instead of hanging; the bound is no assertion about speed.
+// Every wait of the package gives up after a bound, 10 s unless the
+// server's [Server.Timeout] says otherwise, so that a broken test fails
+// instead of hanging; the bound is no assertion about speed. [Timeout] gives
+// a client's bound, for the test's own waits.
 package wstest
 
 import (
@@ -33,16 +35,20 @@ import (
 	"github.com/cafeto-go/ws/wsclient"
 )
 
-// Timeout bounds every wait of the package: a dial, the next push, the end
-// of a connection. It only keeps a broken test from hanging; raise it on a
-// very slow machine.
-var Timeout = 10 * time.Second
+// defaultTimeout bounds the waits of a client whose server sets no
+// Timeout.
+const defaultTimeout = 10 * time.Second
 
 // Server is a handler served on a local test server.
 type Server struct {
 	*httptest.Server
 	// URL is the server's address as a WebSocket URL: "ws://127.0.0.1:port".
 	URL string
+	// Timeout bounds every wait of the package for the clients dialed with
+	// [Server.Dial]: the dial, the next push, the end of a connection. It
+	// only keeps a broken test from hanging; raise it on a very slow
+	// machine, before dialing. Zero means 10 s.
+	Timeout time.Duration
 }
 
 // NewServer starts h on a local test server, closed when the test ends.
@@ -57,7 +63,11 @@ func NewServer(t testing.TB, h http.Handler) *Server {
 // closed when the test ends. It fails the test when the dial fails.
 func (s *Server) Dial(t testing.TB, path string, opts ...wsclient.Option) *wsclient.Client {
 	t.Helper()
-	return DialURL(t, s.URL+path, opts...)
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	return dial(t, s.URL+path, timeout, opts)
 }
 
 // Dial starts h on a local test server and dials it: [NewServer] and
@@ -71,8 +81,10 @@ func Dial(t testing.TB, h http.Handler, opts ...wsclient.Option) *wsclient.Clien
 var recorders sync.Map // *wsclient.Client → *recorder
 
 // recorder keeps the unhandled frames of one client, by event, for
-// [NextPush].
+// [NextPush], and the bound on the client's waits.
 type recorder struct {
+	timeout time.Duration
+
 	mu     sync.Mutex
 	frames map[string][]wsclient.Message
 	more   chan struct{} // closed and replaced when a frame arrives
@@ -90,11 +102,19 @@ func (r *recorder) add(ctx context.Context, m wsclient.Message) {
 // Unless opts hold [wsclient.WithUnhandled], the frames no [wsclient.On]
 // handler takes are kept for [NextPush]. It fails the test when the dial
 // fails.
+//
+// Its waits are bounded by 10 s; a [Server]'s clients, dialed with
+// [Server.Dial], by the server's Timeout.
 func DialURL(t testing.TB, url string, opts ...wsclient.Option) *wsclient.Client {
 	t.Helper()
-	r := &recorder{frames: make(map[string][]wsclient.Message), more: make(chan struct{})}
+	return dial(t, url, defaultTimeout, opts)
+}
+
+func dial(t testing.TB, url string, timeout time.Duration, opts []wsclient.Option) *wsclient.Client {
+	t.Helper()
+	r := &recorder{timeout: timeout, frames: make(map[string][]wsclient.Message), more: make(chan struct{})}
 	opts = append([]wsclient.Option{wsclient.WithUnhandled(r.add)}, opts...)
-	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	c, err := wsclient.Dial(ctx, url, opts...)
 	if err != nil {
@@ -108,13 +128,22 @@ func DialURL(t testing.TB, url string, opts ...wsclient.Option) *wsclient.Client
 	return c
 }
 
+// Timeout returns the bound on the waits for c: its server's
+// [Server.Timeout], or 10 s. Use it to bound a test's own waits on c.
+func Timeout(c *wsclient.Client) time.Duration {
+	if r, ok := recorders.Load(c); ok {
+		return r.(*recorder).timeout
+	}
+	return defaultTimeout
+}
+
 // NextPush returns the body of the next push of event that c received,
 // decoded into T, waiting for it if none is there yet; event "" takes the
 // frames that have no event, such as what a [ws.Callback]'s handlers send
 // with SendJSON, decoded whole. It sees the frames that no call and no
 // [wsclient.On] handler took, on a client made by this package without
 // [wsclient.WithUnhandled]. It fails the test when none comes within
-// [Timeout], when the frame's statusCode is other than 200 (a push's), or
+// [Timeout](c), when the frame's statusCode is other than 200 (a push's), or
 // when the body does not decode.
 func NextPush[T any](t testing.TB, c *wsclient.Client, event string) T {
 	t.Helper()
@@ -125,7 +154,7 @@ func NextPush[T any](t testing.TB, c *wsclient.Client, event string) T {
 		return v
 	}
 	r := ri.(*recorder)
-	timer := time.NewTimer(Timeout)
+	timer := time.NewTimer(r.timeout)
 	defer timer.Stop()
 	for {
 		r.mu.Lock()
@@ -149,7 +178,7 @@ func NextPush[T any](t testing.TB, c *wsclient.Client, event string) T {
 			t.Fatalf("wstest: no push %q: the client has ended: %v", event, c.Err())
 			return v
 		case <-timer.C:
-			t.Fatalf("wstest: no push %q within %v", event, Timeout)
+			t.Fatalf("wstest: no push %q within %v", event, r.timeout)
 			return v
 		}
 	}
@@ -185,13 +214,14 @@ func ErrorAt(t testing.TB, err error, loc ...any) ws.ErrorDetail {
 // Closed waits until c has ended ([wsclient.Client.Done]) and checks the
 // close code of its connection's end; -1 means it ended without one (a
 // dropped connection). It fails the test when c is still running after
-// [Timeout] or the code differs.
+// [Timeout](c) or the code differs.
 func Closed(t testing.TB, c *wsclient.Client, code ws.StatusCode) {
 	t.Helper()
+	timeout := Timeout(c)
 	select {
 	case <-c.Done():
-	case <-time.After(Timeout):
-		t.Fatalf("wstest: client still connected after %v, want close %d", Timeout, code)
+	case <-time.After(timeout):
+		t.Fatalf("wstest: client still connected after %v, want close %d", timeout, code)
 	}
 	if got := ws.CloseStatus(c.Err()); got != code {
 		t.Fatalf("wstest: client ended with %v (close %d), want close %d", c.Err(), got, code)

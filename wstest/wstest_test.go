@@ -110,3 +110,26 @@ func TestHelpers(t *testing.T) {
 		t.Fatalf("NextPush on an ended client: %q", msg)
 	}
 }
+
+// Each server bounds the waits of its own clients: a short Timeout on one
+// server cuts its clients' waits short and leaves the others' at 10 s,
+// without a package variable that parallel tests would share.
+func TestTimeoutPerServer(t *testing.T) {
+	t.Parallel()
+	short := wstest.NewServer(t, router())
+	short.Timeout = 50 * time.Millisecond
+	c := short.Dial(t, "")
+	other := wstest.Dial(t, router())
+	if got := wstest.Timeout(c); got != short.Timeout {
+		t.Fatalf("Timeout of the short server's client = %v, want %v", got, short.Timeout)
+	}
+	if got := wstest.Timeout(other); got != 10*time.Second {
+		t.Fatalf("Timeout of another client = %v, want 10s", got)
+	}
+	if msg := fails(t, func(tb testing.TB) { wstest.NextPush[string](tb, c, "note") }); !strings.Contains(msg, "no push \"note\" within 50ms") {
+		t.Fatalf("NextPush with nothing to come: %q", msg)
+	}
+	if msg := fails(t, func(tb testing.TB) { wstest.Closed(tb, c, 1000) }); !strings.Contains(msg, "still connected after 50ms") {
+		t.Fatalf("Closed on an open client: %q", msg)
+	}
+}

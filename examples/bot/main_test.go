@@ -48,7 +48,7 @@ func demo(t *testing.T, ln net.Listener) (stop func()) {
 // online.
 func waitOnline(t *testing.T, c *wsclient.Client, name string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), wstest.Timeout)
+	ctx, cancel := context.WithTimeout(t.Context(), wstest.Timeout(c))
 	defer cancel()
 	for stats, err := range wsclient.Stream[chatapp.RoomStats](ctx, c, "chat.watch", chatapp.WatchRequest{}) {
 		if err != nil {

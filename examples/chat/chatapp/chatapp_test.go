@@ -87,7 +87,7 @@ func TestJoin(t *testing.T) {
 	// Once Ana's connection has ended, the room's stats no longer list her
 	// and her name is free.
 	ana.Close()
-	wait, cancel := context.WithTimeout(ctx, wstest.Timeout) // keeps a broken test from hanging
+	wait, cancel := context.WithTimeout(ctx, wstest.Timeout(other.Client)) // keeps a broken test from hanging
 	defer cancel()
 	for stats, err := range wsclient.Stream[chatapp.RoomStats](wait, other.Client, "chat.watch", chatapp.WatchRequest{}) {
 		if err != nil {
@@ -202,7 +202,7 @@ func TestWatch(t *testing.T) {
 	w := dial(t, srv, "/ws")
 	var ben, ana *client
 	step := 0
-	wait, cancel := context.WithTimeout(t.Context(), wstest.Timeout) // keeps a broken test from hanging
+	wait, cancel := context.WithTimeout(t.Context(), wstest.Timeout(w.Client)) // keeps a broken test from hanging
 	defer cancel()
 	for s, err := range wsclient.Stream[chatapp.RoomStats](wait, w.Client, "chat.watch", chatapp.WatchRequest{}) {
 		if err != nil {

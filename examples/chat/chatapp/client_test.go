@@ -67,8 +67,8 @@ func (c *client) push() wsclient.Message {
 		return m
 	case <-c.Done():
 		c.t.Fatalf("no push: the client has ended: %v", c.Err())
-	case <-time.After(wstest.Timeout):
-		c.t.Fatalf("no push within %v", wstest.Timeout)
+	case <-time.After(wstest.Timeout(c.Client)):
+		c.t.Fatalf("no push within %v", wstest.Timeout(c.Client))
 	}
 	return wsclient.Message{}
 }
