@@ -38,7 +38,9 @@ import (
 // frame or a dropped TCP connection ends the connection, pongs are read, and
 // messages are handled in the order they came. Past it, reading pauses
 // until your code takes a message: TCP holds the peer back, and the peer is
-// not pinged, since the server is the one behind.
+// not pinged, since the server is the one behind. When your code waits on an
+// empty queue, the reader hands reading back at once: an idle connection
+// has no goroutine beyond its own loop.
 //
 // SendJSON, SendText, Close, Set and Get are safe for concurrent use, so
 // other goroutines can push messages while replies flow. ReceiveJSON must be

@@ -54,13 +54,19 @@
 //
 // A connection's life is its context ([Conn.Context]): every ctx handed to
 // your code derives from it, and it is cancelled as soon as the connection
-// ends, whatever ended it; [context.Cause] says why. Control frames are read
-// whatever your code is doing, so a busy handler never gets a live peer
-// dropped, and a dead peer is dropped within two ping intervals. Every call
-// into your code (decoding hooks, validators, callbacks, encoders) is guarded:
-// a panic is logged with its stack and answered with a 500 (or closes with
-// 1011 where there is nothing to answer), and onDisconnect still runs exactly
-// once.
+// ends, whatever ended it; [context.Cause] says why. While your code is busy
+// the connection reads ahead, into a queue of up to 16 messages and
+// max(64 KiB, the read limit) bytes: within that budget the peer's close
+// frame, a dropped TCP connection and pongs are seen within a second, so a
+// busy handler never gets a live peer dropped and sees its ctx done as soon
+// as the peer leaves. Past the budget reading pauses until your code takes
+// a message; meanwhile the peer is not pinged. A peer the server hears
+// nothing from while a ping waits for its pong (one ping interval) is
+// dropped: between one and two intervals after the last thing it sent. Every
+// call into your code (decoding hooks, validators, callbacks, encoders) is
+// guarded: a panic is logged with its stack and answered with a 500 (or
+// closes with 1011 where there is nothing to answer), and onDisconnect still
+// runs exactly once.
 //
 // # Defaults
 //

@@ -150,11 +150,13 @@ func WithSubprotocols(protocols ...string) Option {
 	return func(c *config) { c.subprotocols = append(c.subprotocols, protocols...) }
 }
 
-// WithPingInterval pings the peer every d; a peer that neither answers nor
-// sends anything within another d is dropped and onDisconnect gets
-// [ErrPongTimeout]. Pongs are read whatever your code is doing (see [Conn]),
-// so a busy handler never gets a live peer dropped. The default is 30 s;
-// zero turns pings off.
+// WithPingInterval pings the peer every d and waits up to d for its pong; a
+// peer that sent nothing while a ping waited (no pong, no message) is
+// dropped and onDisconnect gets [ErrPongTimeout]: between one and two
+// intervals after the last thing it sent. Pongs are read while your code is
+// busy (see [Conn]), so a busy handler never gets a live peer dropped; while
+// reading is paused at the read-ahead budget, the peer is not pinged. The
+// default is 30 s; zero turns pings off.
 func WithPingInterval(d time.Duration) Option {
 	return func(c *config) { c.pingInterval = max(d, 0) }
 }
