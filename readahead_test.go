@@ -479,17 +479,19 @@ func TestRepliesBeforePeerClose(t *testing.T) {
 // its final reply on: a client that reuses the id right after $cancel,
 // before the final reply came, is told the id is still open, and the final
 // reply it then gets belongs to the old stream. Here an interceptor holds
-// the final reply back until the client has seen what became of its
-// second request.
+// the final reply back, once the stream's function has returned, until the
+// client has seen what became of its second request.
 func TestStreamIDFreeAfterFinalReply(t *testing.T) {
 	t.Parallel()
 	p := newRelProbe(t)
 	hold := make(chan struct{})
+	returned := make(chan struct{})
 	var streams atomic.Int32
 	holdFirst := func(next ws.CallFunc) ws.CallFunc {
 		return func(ctx context.Context, call *ws.Call) ws.Reply {
 			r := next(ctx, call)
 			if call.Event == "watch" && r.Status == http.StatusOK && streams.Add(1) == 1 {
+				close(returned) // the stream's function has returned
 				<-hold
 			}
 			return r
@@ -503,6 +505,7 @@ func TestStreamIDFreeAfterFinalReply(t *testing.T) {
 		t.Fatalf("got %s, want the stream's item", got)
 	}
 	send(t, c, `{"event":"$cancel","id":"w"}`)
+	receive(t, "the stream's end", returned)
 	send(t, c, `{"event":"watch","id":"w","data":{"text":"x"}}`)
 	got := recv(t, c)
 	close(hold)
