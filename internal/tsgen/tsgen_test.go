@@ -111,15 +111,18 @@ func TestNames(t *testing.T) {
 	t.Parallel()
 	doc := `{"asyncapi":"3.1.0","info":{"title":"T","version":"1"},"components":{"schemas":{
 		"chat.Message":{"type":"string"},"Page_Item":{"type":"string"},"Client":{"type":"string"},
-		"Error":{"type":"string"},"9lives":{"type":"string"},"number":{"type":"string"},"WsError":{"type":"string"}}}}`
+		"Error":{"type":"string"},"9lives":{"type":"string"},"number":{"type":"string"},"WsError":{"type":"string"},
+		"delete":{"type":"string"},"enum":{"type":"string"},"let":{"type":"string"},"await":{"type":"string"},"keyof":{"type":"string"},
+		"constructor":{"type":"string"},"__proto__":{"type":"string"}}}}`
 	files, err := tsgen.Generate([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
 		"export type chatMessage = string;", "export type Page_Item = string;", "export type Client2 = string;",
-		"export type Error2 = string;", "export type T9lives = string;", "export type number2 = string;",
-		"export type WsError2 = string;",
+		"export type Error2 = string;", "export type T9lives = string;", "export type number_ = string;",
+		"export type WsError2 = string;", "export type delete_ = string;", "export type enum_ = string;", "export type let_ = string;",
+		"export type await_ = string;", "export type keyof_ = string;", "export type constructor = string;", "export type __proto__ = string;",
 	} {
 		if !bytes.Contains(files.DTS, []byte(want)) {
 			t.Errorf("no %q in the declarations", want)
