@@ -83,7 +83,7 @@ func TestRunFails(t *testing.T) {
 		{[]string{"-in", "missing.json"}, 1, "wsgen-ts: open missing.json"},
 		{[]string{"-in", bad}, 1, `AsyncAPI 3 document is needed, not version "2.6.0"`},
 		{[]string{"-in", srv.URL + "/asyncapi.json"}, 1, "404 Not Found"},
-		{[]string{"-in", offOrigin}, 1, `"#/channels/chat/address": the address "//evil.example/ws" is not a path`},
+		{[]string{"-in", offOrigin, "-out", t.TempDir()}, 1, `"#/channels/chat/address": the address "//evil.example/ws" is not a path`},
 	} {
 		var stderr bytes.Buffer
 		code := run(tt.args, strings.NewReader(""), &stderr)
