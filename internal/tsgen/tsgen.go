@@ -11,6 +11,13 @@
 // and of its pushes (body), a client type and a connect function; for a
 // callback, the request and reply types of a CallbackClient. The runtime
 // they share is fixed: see [RuntimeJS].
+//
+// The document may come from anywhere: none of its strings is written as
+// code. Each is a JSON string literal, comment text that cannot end its
+// comment, or part of a name made of ASCII letters, digits, "_" and "$"
+// (a keyword, such as delete, gets a "_" after it); see escape.go. A
+// channel address must be a path, which the runtime resolves only on the
+// page's own origin (or on options.base's).
 package tsgen
 
 import (
@@ -38,8 +45,8 @@ type Files struct {
 }
 
 // Generate returns the client of the AsyncAPI document doc. It fails when
-// doc is not an AsyncAPI 3 document in JSON, or its references lead
-// nowhere.
+// doc is not an AsyncAPI 3 document in JSON, its references lead nowhere,
+// or a channel's address is not a path ("//host/ws", "wss://host/ws").
 func Generate(doc []byte) (*Files, error) {
 	d, err := read(doc)
 	if err != nil {
