@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 
 	"github.com/cafeto-go/ws"
 )
@@ -21,7 +23,9 @@ type NoteReply struct {
 }
 
 // An AsyncAPI document describes the endpoints: serve it next to them.
-// The request's schema follows its validate tags.
+// The request's schema follows its validate tags. Every schema has a name,
+// which code generators give the type they make of it: the Go type's, or
+// one made from the channel (or the event) and the message's role.
 func ExampleNewAsyncAPI() {
 	chat := ws.Callback(nil, func(ctx context.Context, in NoteRequest) (NoteReply, error) {
 		return NoteReply{Text: in.Text}, nil
@@ -48,10 +52,12 @@ func ExampleNewAsyncAPI() {
 	}
 	json.Unmarshal(raw, &v)
 	fmt.Println(v.AsyncAPI)
+	fmt.Println(slices.Sorted(maps.Keys(v.Components.Schemas)))
 	fmt.Println(string(v.Components.Schemas["NoteRequest"]))
 	// Output:
-	// 3.1.0
-	// {"type":"object","properties":{"text":{"type":"string","minLength":1,"maxLength":500},"room":{"type":"string","enum":["","lobby","games"]}},"required":["text"]}
+	// 3.0.0
+	// [ChatBadRequest ChatInternalError ChatReply ErrorDetail ErrorList NoteReply NoteRequest]
+	// {"title":"NoteRequest","type":"object","properties":{"text":{"type":"string","minLength":1,"maxLength":500},"room":{"title":"NoteRequestRoom","type":"string","enum":["","lobby","games"]}},"required":["text"]}
 }
 
 // The document, the page that describes it with a console, and the

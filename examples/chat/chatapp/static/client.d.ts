@@ -174,11 +174,76 @@ export declare function channelURL(address: string, params: Record<string, strin
 
 // The document's schemas.
 
+export interface BadRequest {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event?: string;
+  statusCode: 400;
+  body: ErrorList;
+}
+
+export interface CancelRequest {
+  event: "$cancel";
+  /** Chosen by the client; echoed in the reply. */
+  id: string | number;
+}
+
+export interface ChatBadRequest {
+  statusCode: 400;
+  body: ErrorList;
+}
+
+export interface ChatHistoryReply {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event: "chat.history";
+  statusCode: 200;
+  body: ChatMessage[] | null;
+}
+
+export interface ChatHistoryRequest {
+  event: "chat.history";
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  data?: HistoryRequest;
+}
+
+export interface ChatInternalError {
+  statusCode: 500;
+  body: ErrorList;
+}
+
+export interface ChatJoinReply {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event: "chat.join";
+  statusCode: 200;
+  body: Joined;
+}
+
+export interface ChatJoinRequest {
+  event: "chat.join";
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  data: JoinRequest;
+}
+
 export interface ChatMessage {
   message: string;
   user: string;
   /** format date-time */
   time: string;
+}
+
+export interface ChatMessagePush {
+  event: "chat.message";
+  statusCode: 200;
+  body: ChatMessage;
+}
+
+export interface ChatReply {
+  statusCode: 200;
+  body: ChatMessage;
 }
 
 export interface ChatRequest {
@@ -188,17 +253,90 @@ export interface ChatRequest {
   user: string;
 }
 
+export interface ChatSendReply {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event: "chat.send";
+  statusCode: 200;
+  body: ChatMessage;
+}
+
+export interface ChatSendRequest {
+  event: "chat.send";
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  data: SendRequest;
+}
+
+export interface ChatTypingPush {
+  event: "chat.typing";
+  statusCode: 200;
+  body: Typing;
+}
+
+export interface ChatTypingReply {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event: "chat.typing";
+  /** An HTTP status code, chosen by the handler. */
+  statusCode: number;
+  body: {
+    [key: string]: unknown;
+  } | null;
+}
+
+export interface ChatTypingRequest {
+  event: "chat.typing";
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  data?: TypingRequest;
+}
+
+export interface ChatWatchEnd {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event: "chat.watch";
+  statusCode: 200;
+  body: null;
+}
+
+export interface ChatWatchItem {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event: "chat.watch";
+  statusCode: 200;
+  body: RoomStats;
+  more: true;
+}
+
+export interface ChatWatchRequest {
+  event: "chat.watch";
+  /** Chosen by the client; echoed in the reply. */
+  id: string | number;
+  data?: WatchRequest;
+}
+
+export interface ErrorDetail2 {
+  loc: unknown[] | null;
+  type: string;
+  msg: string;
+}
+
 export interface ErrorList {
-  errorList: {
-    loc: unknown[] | null;
-    type: string;
-    msg: string;
-  }[] | null;
+  errorList: ErrorDetail2[] | null;
 }
 
 export interface HistoryRequest {
   /** minimum 0, maximum 50 */
   limit?: number;
+}
+
+export interface InternalError {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event?: string;
+  statusCode: 500;
+  body: ErrorList;
 }
 
 export interface JoinRequest {
@@ -219,6 +357,14 @@ export interface RoomStats {
 export interface SendRequest {
   /** minLength 1, maxLength 500, validate "required,notblank,max=500" */
   message: string;
+}
+
+export interface TooManyStreams {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event?: string;
+  statusCode: 429;
+  body: ErrorList;
 }
 
 export interface Typing {

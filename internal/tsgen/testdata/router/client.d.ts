@@ -174,12 +174,105 @@ export declare function channelURL(address: string, params: Record<string, strin
 
 // The document's schemas.
 
+export interface BadRequest {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event?: string;
+  statusCode: 400;
+  body: ErrorList;
+}
+
+export interface CancelRequest {
+  event: "$cancel";
+  /** Chosen by the client; echoed in the reply. */
+  id: string | number;
+}
+
+export interface ChatHistoryReply {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event: "chat.history";
+  /** An HTTP status code, chosen by the handler. */
+  statusCode: number;
+  body: apiChatResponse[] | null;
+}
+
+export interface ChatHistoryRequest {
+  event: "chat.history";
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  data?: apiHistoryRequest;
+}
+
+export interface ChatMessagePush {
+  event: "chat.message";
+  statusCode: 200;
+  body: apiChatResponse;
+}
+
+export interface ChatSendReply {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event: "chat.send";
+  statusCode: 200;
+  body: apiChatResponse;
+}
+
+export interface ChatSendRequest {
+  event: "chat.send";
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  data: apiChatRequest;
+}
+
+export interface ChatWatchEnd {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event: "chat.watch";
+  statusCode: 200;
+  body: null;
+}
+
+export interface ChatWatchItem {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event: "chat.watch";
+  statusCode: 200;
+  body: apiChatResponse;
+  more: true;
+}
+
+export interface ChatWatchRequest {
+  event: "chat.watch";
+  /** Chosen by the client; echoed in the reply. */
+  id: string | number;
+  data: apiWatchRequest;
+}
+
+export interface ErrorDetail2 {
+  loc: unknown[] | null;
+  type: string;
+  msg: string;
+}
+
 export interface ErrorList {
-  errorList: {
-    loc: unknown[] | null;
-    type: string;
-    msg: string;
-  }[] | null;
+  errorList: ErrorDetail2[] | null;
+}
+
+export interface InternalError {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event?: string;
+  statusCode: 500;
+  body: ErrorList;
+}
+
+export interface TooManyStreams {
+  /** Chosen by the client; echoed in the reply. */
+  id?: string | number;
+  event?: string;
+  statusCode: 429;
+  body: ErrorList;
 }
 
 export interface apiChatRequest {
