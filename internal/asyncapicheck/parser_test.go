@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,32 +88,12 @@ type Everything struct {
 func documents(t *testing.T, dir string) []string {
 	t.Helper()
 	chat := ws.Callback(nil, func(ctx context.Context, in ChatRequest) (ChatResponse, error) { return ChatResponse{}, nil }, nil)
-	envelope := ws.Callback(nil, func(ctx context.Context, in *ChatRequest) (ws.StatusEnvelope[ChatResponse], error) {
-		return ws.Ok(ChatResponse{}), nil
-	}, nil)
-	everything := ws.Callback(nil, func(ctx context.Context, in Everything) (Everything, error) { return in, nil }, nil)
-	list := ws.Callback(nil, func(ctx context.Context, in []Tag) (any, error) { return len(in), nil }, nil)
-	raw := ws.Handler(func(ctx context.Context, c *ws.Conn) error { return nil })
-	router := ws.NewRouter()
-	ws.On(router, "chat.send", func(ctx context.Context, in ChatRequest) (ChatResponse, error) { return ChatResponse{}, nil })
-	ws.On(router, "everything", func(ctx context.Context, in *Everything) (ws.StatusEnvelope[[]Everything], error) {
-		return ws.NoContent[[]Everything](), nil
-	})
-	ws.Stream(router, "chat.watch", func(ctx context.Context, in Tag, send func(ChatResponse) error) error { return nil })
-	ws.Emits[ChatResponse](router, "chat.message")
-	ws.Emits[Node](router, "tree")
-
 	docs := map[string]*ws.AsyncAPI{}
 	one := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0"})
 	one.Add("/chat", chat)
 	docs["chat"] = one
 	all := ws.NewAsyncAPI(ws.APIInfo{Title: "Everything", Version: "2.1.0", Description: "Every kind of endpoint."})
-	all.Add("/chat", chat)
-	all.Add("GET /rooms/{room}", envelope)
-	all.Add("/everything", everything)
-	all.Add("/list/{rest...}", list)
-	all.Add("/raw", raw)
-	all.Add("GET /ws/{room}", router)
+	addEverything(all)
 	docs["everything"] = all
 
 	var paths []string
@@ -130,21 +111,52 @@ func documents(t *testing.T, dir string) []string {
 	return paths
 }
 
+// addEverything adds to doc an endpoint of every kind.
+func addEverything(doc *ws.AsyncAPI) {
+	chat := ws.Callback(nil, func(ctx context.Context, in ChatRequest) (ChatResponse, error) { return ChatResponse{}, nil }, nil)
+	envelope := ws.Callback(nil, func(ctx context.Context, in *ChatRequest) (ws.StatusEnvelope[ChatResponse], error) {
+		return ws.Ok(ChatResponse{}), nil
+	}, nil)
+	everything := ws.Callback(nil, func(ctx context.Context, in Everything) (Everything, error) { return in, nil }, nil)
+	list := ws.Callback(nil, func(ctx context.Context, in []Tag) (any, error) { return len(in), nil }, nil)
+	raw := ws.Handler(func(ctx context.Context, c *ws.Conn) error { return nil })
+	router := ws.NewRouter()
+	ws.On(router, "chat.send", func(ctx context.Context, in ChatRequest) (ChatResponse, error) { return ChatResponse{}, nil })
+	ws.On(router, "everything", func(ctx context.Context, in *Everything) (ws.StatusEnvelope[[]Everything], error) {
+		return ws.NoContent[[]Everything](), nil
+	})
+	ws.Stream(router, "chat.watch", func(ctx context.Context, in Tag, send func(ChatResponse) error) error { return nil })
+	ws.Emits[ChatResponse](router, "chat.message")
+	ws.Emits[Node](router, "tree")
+
+	doc.Add("/chat", chat)
+	doc.Add("GET /rooms/{room}", envelope)
+	doc.Add("/everything", everything)
+	doc.Add("/list/{rest...}", list)
+	doc.Add("/raw", raw)
+	doc.Add("GET /ws/{room}", router)
+}
+
 // TestParserAcceptsDocuments validates with @asyncapi/parser the documents
 // built here and those under testdata/asyncapi (kept up to date by the root
 // package's tests): the parser must report no error.
 func TestParserAcceptsDocuments(t *testing.T) {
 	node := tool(t, "node")
-	npm := tool(t, "npm")
-	if _, err := os.Stat("node_modules/@asyncapi/parser"); err != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund").CombinedOutput()
-		if err != nil {
-			t.Fatalf("npm ci: %v\n%s", err, out)
-		}
+	npmInstall(t)
+	dir := t.TempDir()
+	paths := documents(t, dir)
+	// The same endpoints, written as AsyncAPI 3.1.0.
+	v31 := ws.NewAsyncAPI(ws.APIInfo{Title: "Everything", Version: "2.1.0", AsyncAPI: "3.1.0"})
+	addEverything(v31)
+	raw, err := json.Marshal(v31)
+	if err != nil {
+		t.Fatal(err)
 	}
-	paths := documents(t, t.TempDir())
+	p := filepath.Join(dir, "everything-3.1.0.json")
+	if err := os.WriteFile(p, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	paths = append(paths, p)
 	golden, err := filepath.Glob("../../testdata/asyncapi/*.json")
 	if err != nil || len(golden) == 0 {
 		t.Fatalf("no documents under testdata/asyncapi: %v", err)
@@ -187,6 +199,29 @@ func TestParserAcceptsDocuments(t *testing.T) {
 	t.Logf("%d documents, %d errors, %d other diagnostics", len(paths), failures, others)
 }
 
+var npmMu sync.Mutex
+
+// npmInstall installs the packages of package-lock.json (the AsyncAPI
+// parser, Modelina) unless they are there.
+func npmInstall(t *testing.T) {
+	t.Helper()
+	npm := tool(t, "npm")
+	npmMu.Lock()
+	defer npmMu.Unlock()
+	for _, pkg := range []string{"@asyncapi/parser", "@asyncapi/modelina"} {
+		if _, err := os.Stat(filepath.Join("node_modules", pkg, "package.json")); err == nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund").CombinedOutput()
+		if err != nil {
+			t.Fatalf("npm ci: %v\n%s", err, out)
+		}
+		return
+	}
+}
+
 // tool returns the path of a command the test needs. Without it the test
 // is skipped, or fails under CI=true.
 func tool(t *testing.T, name string) string {
@@ -194,9 +229,9 @@ func tool(t *testing.T, name string) string {
 	p, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is needed to run the AsyncAPI parser: %v", name, err)
+			t.Fatalf("%s is needed to run the AsyncAPI tools: %v", name, err)
 		}
-		t.Skipf("%s is not installed: the AsyncAPI parser cannot run", name)
+		t.Skipf("%s is not installed: the AsyncAPI tools cannot run", name)
 	}
 	return p
 }
