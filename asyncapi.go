@@ -544,11 +544,11 @@ func describeCallback(doc *apiDoc, n *schemaNames, id string, ch *apiChannel, re
 	ch.Messages = map[string]*apiMessage{
 		"request": {Name: "request", Summary: "A request: decoded and validated.", Payload: req},
 		"reply": {Name: "reply", Summary: "The receive function's result.",
-			Payload: n.add(stem+"Reply", envelope(nil, status(200, anyStatus), replySchema(body, anyStatus)))},
+			Payload: n.add(stem+"Reply", envelope(nil, nil, status(200, anyStatus), replySchema(body, anyStatus)))},
 		"badRequest": {Name: "badRequest", Summary: "The request does not decode or does not validate.",
-			Payload: n.add(stem+"BadRequest", envelope(nil, status(400, false), errorList))},
+			Payload: n.add(stem+"BadRequest", envelope(nil, nil, status(400, false), errorList))},
 		"internalError": {Name: "internalError", Summary: "The receive function failed or panicked.",
-			Payload: n.add(stem+"InternalError", envelope(nil, status(500, false), errorList))},
+			Payload: n.add(stem+"InternalError", envelope(nil, nil, status(500, false), errorList))},
 	}
 	doc.Operations[id+".receive"] = &apiOperation{
 		Action:   "receive",
@@ -567,11 +567,14 @@ func describeCallback(doc *apiDoc, n *schemaNames, id string, ch *apiChannel, re
 // schemas of an event's messages are named after the event; the errors
 // and $cancel are the same for every router.
 func describeRouter(doc *apiDoc, n *schemaNames, id string, ch *apiChannel, ep endpoint, reqs [][2]int, pushes []int, r *roots, errorList *jsonschema.Schema) {
+	// A message's id, chosen by the client, is a string or a number: one
+	// named schema, which generators make one type of.
+	eventID := n.share("EventID", func() *jsonschema.Schema { return eventIDSchema })
 	// An error reply carries the event and id of the message when it
 	// could read them.
 	failure := func(code int) func() *jsonschema.Schema {
 		return func() *jsonschema.Schema {
-			s := envelope(&jsonschema.Schema{Type: []string{"string"}}, status(code, false), errorList)
+			s := envelope(eventID, &jsonschema.Schema{Type: []string{"string"}}, status(code, false), errorList)
 			s.Required = []string{"statusCode", "body"}
 			return s
 		}
@@ -599,24 +602,24 @@ func describeRouter(doc *apiDoc, n *schemaNames, id string, ch *apiChannel, ep e
 		event := constString(ev.name)
 		data := r.schema(reqs[i][0])
 		req := message(name, &apiMessage{Summary: "The " + ev.name + " event.",
-			Payload:       n.add(stem+"Request", request(event, data, ev.item != nil, acceptsEmptyObject(data, r.res.Definitions))),
+			Payload:       n.add(stem+"Request", request(eventID, event, data, ev.item != nil, acceptsEmptyObject(data, r.res.Definitions))),
 			CorrelationID: correlateByID})
 		var replies []apiRef
 		if ev.item == nil {
 			_, anyStatus := replyBody(ev.resp)
 			replies = append(replies, message(name+".reply", &apiMessage{Summary: "The reply to " + ev.name + ".",
-				Payload:       n.add(stem+"Reply", envelope(event, status(200, anyStatus), replySchema(r.schema(reqs[i][1]), anyStatus))),
+				Payload:       n.add(stem+"Reply", envelope(eventID, event, status(200, anyStatus), replySchema(r.schema(reqs[i][1]), anyStatus))),
 				CorrelationID: correlateByID}))
 		} else {
 			streams = true
-			item := envelope(event, status(200, false), r.schema(reqs[i][1]))
+			item := envelope(eventID, event, status(200, false), r.schema(reqs[i][1]))
 			item.Properties = append(item.Properties, jsonschema.Property{Name: "more", Schema: &jsonschema.Schema{Const: json.RawMessage("true")}})
 			item.Required = append(item.Required, "more")
 			replies = append(replies,
 				message(name+".item", &apiMessage{Summary: "One item of the " + ev.name + " stream.",
 					Payload: n.add(stem+"Item", item), CorrelationID: correlateByID}),
 				message(name+".end", &apiMessage{Summary: "The end of the " + ev.name + " stream: the function returned, or the client cancelled it.",
-					Payload:       n.add(stem+"End", envelope(event, status(200, false), &jsonschema.Schema{Type: []string{"null"}})),
+					Payload:       n.add(stem+"End", envelope(eventID, event, status(200, false), &jsonschema.Schema{Type: []string{"null"}})),
 					CorrelationID: correlateByID}),
 				messageRef(id, "tooManyStreams"))
 		}
@@ -633,7 +636,7 @@ func describeRouter(doc *apiDoc, n *schemaNames, id string, ch *apiChannel, ep e
 			Payload: n.share("CancelRequest", func() *jsonschema.Schema {
 				return &jsonschema.Schema{Type: []string{"object"}, Properties: []jsonschema.Property{
 					{Name: "event", Schema: constString("$cancel")},
-					{Name: "id", Schema: eventIDSchema},
+					{Name: "id", Schema: eventID},
 				}, Required: []string{"event", "id"}}
 			}),
 			CorrelationID: correlateByID})
@@ -659,10 +662,10 @@ func unique(name string, taken func(string) bool) string {
 
 // envelope is the schema of a reply: {"statusCode":…,"body":…}, with "id"
 // and "event" first when event is not nil.
-func envelope(event, status, body *jsonschema.Schema) *jsonschema.Schema {
+func envelope(id, event, status, body *jsonschema.Schema) *jsonschema.Schema {
 	s := &jsonschema.Schema{Type: []string{"object"}}
 	if event != nil {
-		s.Properties = append(s.Properties, jsonschema.Property{Name: "id", Schema: eventIDSchema}, jsonschema.Property{Name: "event", Schema: event})
+		s.Properties = append(s.Properties, jsonschema.Property{Name: "id", Schema: id}, jsonschema.Property{Name: "event", Schema: event})
 		s.Required = append(s.Required, "event")
 	}
 	s.Properties = append(s.Properties, jsonschema.Property{Name: "statusCode", Schema: status}, jsonschema.Property{Name: "body", Schema: body})
@@ -673,10 +676,10 @@ func envelope(event, status, body *jsonschema.Schema) *jsonschema.Schema {
 // request is the schema of a client event: {"event":…,"id":…,"data":…}.
 // A stream's must carry an id; data may be left out (it counts as {})
 // when {} is a valid request.
-func request(event, data *jsonschema.Schema, needsID, dataOptional bool) *jsonschema.Schema {
+func request(id, event, data *jsonschema.Schema, needsID, dataOptional bool) *jsonschema.Schema {
 	s := &jsonschema.Schema{Type: []string{"object"}, Properties: []jsonschema.Property{
 		{Name: "event", Schema: event},
-		{Name: "id", Schema: eventIDSchema},
+		{Name: "id", Schema: id},
 		{Name: "data", Schema: data},
 	}, Required: []string{"event"}}
 	if needsID {

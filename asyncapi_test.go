@@ -256,7 +256,7 @@ func TestAsyncAPIRouter(t *testing.T) {
 	}
 
 	v := document(t, doc)
-	const id = `"id":{"description":"Chosen by the client; echoed in the reply.","type":["string","number"]}`
+	const id = `"id":{"$ref":"#/components/schemas/EventID"}`
 	const correlation = `"correlationId":{"description":"A reply, or a stream item, carries the id of its request.","location":"$message.payload#/id"}`
 	wantJSON(t, "send", at(t, v, "#/operations/ws.chat.send"), `{"action":"receive","channel":{"$ref":"#/channels/ws"},
 		"messages":[{"$ref":"#/channels/ws/messages/chat.send"}],
@@ -266,6 +266,7 @@ func TestAsyncAPIRouter(t *testing.T) {
 			{"$ref":"#/channels/ws/messages/internalError"}]}}`)
 	wantJSON(t, "send message", at(t, v, "#/channels/ws/messages/chat.send"), `{"name":"chat.send","summary":"The chat.send event.",
 		"payload":{"$ref":"#/components/schemas/ChatSendRequest"},`+correlation+`}`)
+	wantJSON(t, "id", at(t, v, "#/components/schemas/EventID"), `{"title":"EventID","description":"Chosen by the client; echoed in the reply.","type":["string","number"]}`)
 	wantJSON(t, "send request", at(t, v, "#/components/schemas/ChatSendRequest"), `{"title":"ChatSendRequest","type":"object","properties":{
 		"event":{"const":"chat.send"},`+id+`,"data":{"$ref":"#/components/schemas/apiChatRequest"}},"required":["event","data"]}`)
 	wantJSON(t, "send reply", payload(t, v, "#/channels/ws/messages/chat.send.reply"), `{"title":"ChatSendReply","type":"object","properties":{`+id+`,
@@ -471,7 +472,7 @@ func TestAsyncAPISchemaNames(t *testing.T) {
 		"ChatSendRequest":"ChatSendRequest", "ChatSendReply2":"ChatSendReply2",
 		"ChatSendRequest2":"ChatSendRequest2", "ChatSendReply3":"ChatSendReply3",
 		"CancelRequest":"CancelRequest", "CancelItem":"CancelItem", "CancelEnd":"CancelEnd",
-		"BadRequest2":"BadRequest2", "InternalError":"InternalError", "TooManyStreams":"TooManyStreams", "CancelRequest2":"CancelRequest2",
+		"EventID":"EventID", "BadRequest2":"BadRequest2", "InternalError":"InternalError", "TooManyStreams":"TooManyStreams", "CancelRequest2":"CancelRequest2",
 		"ChatSendPush":"ChatSendPush",
 		"ChatRequest":"ChatRequest", "ChatReply":"ChatReply", "ChatBadRequest":"ChatBadRequest", "ChatInternalError":"ChatInternalError"}`)
 	for msg, want := range map[string]string{

@@ -175,8 +175,7 @@ export declare function channelURL(address: string, params: Record<string, strin
 // The document's schemas.
 
 export interface BadRequest {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event?: string;
   statusCode: 400;
   body: ErrorList;
@@ -184,8 +183,7 @@ export interface BadRequest {
 
 export interface CancelRequest {
   event: "$cancel";
-  /** Chosen by the client; echoed in the reply. */
-  id: string | number;
+  id: EventID;
 }
 
 export interface ChatBadRequest {
@@ -194,8 +192,7 @@ export interface ChatBadRequest {
 }
 
 export interface ChatHistoryReply {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event: "chat.history";
   statusCode: 200;
   body: ChatMessage[] | null;
@@ -203,8 +200,7 @@ export interface ChatHistoryReply {
 
 export interface ChatHistoryRequest {
   event: "chat.history";
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   data?: HistoryRequest;
 }
 
@@ -214,8 +210,7 @@ export interface ChatInternalError {
 }
 
 export interface ChatJoinReply {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event: "chat.join";
   statusCode: 200;
   body: Joined;
@@ -223,8 +218,7 @@ export interface ChatJoinReply {
 
 export interface ChatJoinRequest {
   event: "chat.join";
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   data: JoinRequest;
 }
 
@@ -254,8 +248,7 @@ export interface ChatRequest {
 }
 
 export interface ChatSendReply {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event: "chat.send";
   statusCode: 200;
   body: ChatMessage;
@@ -263,8 +256,7 @@ export interface ChatSendReply {
 
 export interface ChatSendRequest {
   event: "chat.send";
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   data: SendRequest;
 }
 
@@ -275,8 +267,7 @@ export interface ChatTypingPush {
 }
 
 export interface ChatTypingReply {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event: "chat.typing";
   /** An HTTP status code, chosen by the handler. */
   statusCode: number;
@@ -287,22 +278,19 @@ export interface ChatTypingReply {
 
 export interface ChatTypingRequest {
   event: "chat.typing";
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   data?: TypingRequest;
 }
 
 export interface ChatWatchEnd {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event: "chat.watch";
   statusCode: 200;
   body: null;
 }
 
 export interface ChatWatchItem {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event: "chat.watch";
   statusCode: 200;
   body: RoomStats;
@@ -311,8 +299,7 @@ export interface ChatWatchItem {
 
 export interface ChatWatchRequest {
   event: "chat.watch";
-  /** Chosen by the client; echoed in the reply. */
-  id: string | number;
+  id: EventID;
   data?: WatchRequest;
 }
 
@@ -326,14 +313,16 @@ export interface ErrorList {
   errorList: ErrorDetail2[] | null;
 }
 
+/** Chosen by the client; echoed in the reply. */
+export type EventID = string | number;
+
 export interface HistoryRequest {
   /** minimum 0, maximum 50 */
   limit?: number;
 }
 
 export interface InternalError {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event?: string;
   statusCode: 500;
   body: ErrorList;
@@ -360,8 +349,7 @@ export interface SendRequest {
 }
 
 export interface TooManyStreams {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event?: string;
   statusCode: 429;
   body: ErrorList;

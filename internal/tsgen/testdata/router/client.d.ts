@@ -175,8 +175,7 @@ export declare function channelURL(address: string, params: Record<string, strin
 // The document's schemas.
 
 export interface BadRequest {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event?: string;
   statusCode: 400;
   body: ErrorList;
@@ -184,13 +183,11 @@ export interface BadRequest {
 
 export interface CancelRequest {
   event: "$cancel";
-  /** Chosen by the client; echoed in the reply. */
-  id: string | number;
+  id: EventID;
 }
 
 export interface ChatHistoryReply {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event: "chat.history";
   /** An HTTP status code, chosen by the handler. */
   statusCode: number;
@@ -199,8 +196,7 @@ export interface ChatHistoryReply {
 
 export interface ChatHistoryRequest {
   event: "chat.history";
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   data?: apiHistoryRequest;
 }
 
@@ -211,8 +207,7 @@ export interface ChatMessagePush {
 }
 
 export interface ChatSendReply {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event: "chat.send";
   statusCode: 200;
   body: apiChatResponse;
@@ -220,22 +215,19 @@ export interface ChatSendReply {
 
 export interface ChatSendRequest {
   event: "chat.send";
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   data: apiChatRequest;
 }
 
 export interface ChatWatchEnd {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event: "chat.watch";
   statusCode: 200;
   body: null;
 }
 
 export interface ChatWatchItem {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event: "chat.watch";
   statusCode: 200;
   body: apiChatResponse;
@@ -244,8 +236,7 @@ export interface ChatWatchItem {
 
 export interface ChatWatchRequest {
   event: "chat.watch";
-  /** Chosen by the client; echoed in the reply. */
-  id: string | number;
+  id: EventID;
   data: apiWatchRequest;
 }
 
@@ -259,17 +250,18 @@ export interface ErrorList {
   errorList: ErrorDetail2[] | null;
 }
 
+/** Chosen by the client; echoed in the reply. */
+export type EventID = string | number;
+
 export interface InternalError {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event?: string;
   statusCode: 500;
   body: ErrorList;
 }
 
 export interface TooManyStreams {
-  /** Chosen by the client; echoed in the reply. */
-  id?: string | number;
+  id?: EventID;
   event?: string;
   statusCode: 429;
   body: ErrorList;
