@@ -80,3 +80,18 @@ func ExampleDocsPage() {
 	mux.Handle("GET /asyncapi.json", doc)     // the document
 	mux.Handle("GET /docs", ws.DocsPage(doc)) // the page
 }
+
+// The document is AsyncAPI 3.0.0, which the code generators in use read;
+// APIInfo.AsyncAPI asks for 3.1.0, which says the same.
+func ExampleAPIInfo() {
+	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0", AsyncAPI: "3.1.0"})
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var v struct{ AsyncAPI string }
+	json.Unmarshal(raw, &v)
+	fmt.Println(v.AsyncAPI)
+	// Output: 3.1.0
+}
