@@ -21,7 +21,7 @@ func BenchmarkQueueMemory(b *testing.B) {
 	clients := make([]*client, members)
 	for i := range clients {
 		clients[i] = newClient(h, new(ws.Conn)) // never started: nothing writes
-		g.add(clients[i])
+		g.add(clients[i], nil)
 	}
 	type msg struct {
 		Seq  int    `json:"seq"`
@@ -38,11 +38,11 @@ func BenchmarkQueueMemory(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		b.StartTimer()
 		for seq := range queued {
-			frame, err := h.encode(context.Background(), msg{Seq: seq, User: "alice", Text: "Hello everybody, the meeting starts in five minutes."})
+			frame, err := h.encode(context.Background(), msg{Seq: seq, User: "alice", Text: "Hello everybody, the meeting starts in five minutes."}, 0)
 			if err != nil {
 				b.Fatal(err)
 			}
-			g.deliver(&message{data: frame[headerLen:]}, nil)
+			g.deliver(&message{data: frame[headerLen:]}, 0)
 		}
 		b.StopTimer()
 		runtime.GC()
