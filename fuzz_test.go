@@ -56,15 +56,16 @@ var fuzzValidate = validator.New(validator.WithRequiredStructEnabled())
 // fuzzConn is one client connection reused across fuzz inputs, and
 // reopened when an input closes it.
 type fuzzConn struct {
-	url string
-	c   *websocket.Conn
+	url  string
+	opts *websocket.DialOptions // nil: the defaults
+	c    *websocket.Conn
 }
 
 func (fc *fuzzConn) get(t *testing.T) *websocket.Conn {
 	if fc.c == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), relTimeout)
 		defer cancel()
-		c, _, err := websocket.Dial(ctx, fc.url, nil)
+		c, _, err := websocket.Dial(ctx, fc.url, fc.opts)
 		if err != nil {
 			t.Fatalf("dial: %v", err)
 		}

@@ -33,7 +33,7 @@ func serverFrame(b0 byte, payload []byte) []byte {
 // f itself, but for a close frame whose reason is not valid UTF-8.
 // It reads f on its own, without the transport's code.
 func wantOnWire(f []byte) []byte {
-	if f[0] == 0x88 && len(f) > 4 && len(f) <= 2+125 && !utf8.Valid(f[4:]) {
+	if f[0] == 0x88 && f[1] <= 125 && len(f) > 4 && !utf8.Valid(f[4:]) {
 		return invalidReasonClose
 	}
 	return f
@@ -240,6 +240,69 @@ func TestFramesWritesPassWhole(t *testing.T) {
 	if w.writes != 2 {
 		t.Fatalf("%d writes on the wire, want 2", w.writes)
 	}
+}
+
+// fuzzStream makes frames from spec: three bytes a frame (the first
+// byte; a byte that picks the length's range and whether the frame is
+// masked; a byte within the range), then the payload, from what follows in
+// spec and, past its end, from bytes that look like a close frame's start.
+func fuzzStream(spec []byte) frameStream {
+	var s frameStream
+	fill := []byte{0x88, 'x', 0xf0, 0x9f, 0x98, 0x80, 0x88, 0x02, 0x03, 0xe8}
+	for len(spec) >= 3 && len(s.in) < 1<<20 {
+		b0, pick, lo := spec[0], spec[1], int(spec[2])
+		spec = spec[3:]
+		var n int
+		switch pick & 3 {
+		case 0:
+			n = lo & 0x7f // control frames over 125 bytes are not coder's: they pass
+		case 1:
+			n = 126 + lo*200
+		case 2:
+			n = 0xffff - lo
+		default:
+			n = 0x10000 + lo
+		}
+		p := make([]byte, n)
+		k := copy(p, spec)
+		spec = spec[k:]
+		for i := k; i < n; i++ {
+			p[i] = fill[(i-k)%len(fill)]
+		}
+		f := serverFrame(b0, p)
+		if pick&4 != 0 {
+			// Masked, as coder/websocket never writes: it passes.
+			f = append(append(append([]byte{f[0], f[1] | 0x80}, f[2:len(f)-n]...), 1, 2, 3, 4), p...)
+		}
+		s.starts = append(s.starts, len(s.in))
+		s.in = append(s.in, f...)
+		s.want = append(s.want, wantOnWire(f)...)
+	}
+	return s
+}
+
+// FuzzFrameTracker writes arbitrary frames through a transport, cut into
+// writes at arbitrary places: every byte leaves as it was written, but for
+// close frames whose reason is not valid UTF-8, which leave as 1007.
+func FuzzFrameTracker(f *testing.F) {
+	// The seeds are in testdata/fuzz/FuzzFrameTracker: among them a text
+	// frame with a close frame's look at byte 4096, cut there, and close
+	// frames with reasons that are not UTF-8, cut everywhere.
+	f.Fuzz(func(t *testing.T, spec, cuts []byte) {
+		s := fuzzStream(spec)
+		var at []int
+		for i, c := 0, 0; len(cuts) > 0; i++ {
+			step := 1 + int(cuts[i%len(cuts)])
+			if step == 256 {
+				step = 4096
+			}
+			if c += step; c >= len(s.in) {
+				break
+			}
+			at = append(at, c)
+		}
+		writeSplit(t, s, at, len(cuts)%2 == 1)
+	})
 }
 
 // BenchmarkFrames is the tracker's cost per write: a 4 KiB piece of a

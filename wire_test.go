@@ -3,9 +3,11 @@ package ws_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"unicode/utf8"
@@ -419,6 +421,19 @@ func TestWireSweep(t *testing.T) {
 	}
 }
 
+// looksClosed reports whether a text frame of payload p, written by
+// coder/websocket, has the look of a close frame from byte 4096 on, where
+// its second write starts: 0x88, a byte that counts exactly the bytes left,
+// then bytes that are not UTF-8 on their own.
+func looksClosed(p []byte) bool {
+	frame := append([]byte{0x81, 126, 0, 0}, p...)
+	if len(frame) < 4096+6 || len(frame) > 0xffff {
+		return false
+	}
+	rest := frame[4096:]
+	return rest[0] == 0x88 && int(rest[1]) == len(rest)-2 && !utf8.Valid(rest[4:])
+}
+
 // TestWirePayloadsCrafted: the crafted payloads are what they claim: for
 // every path, in the frame the server writes, two of them have 0x88 at
 // byte 4096, then a byte that counts exactly the bytes left, then bytes that
@@ -429,12 +444,7 @@ func TestWirePayloadsCrafted(t *testing.T) {
 	for _, path := range wirePaths() {
 		found := 0
 		for _, s := range wirePayloads(path.layout()) {
-			frame := append([]byte{0x81, 126, 0, 0}, path.swept(s)...)
-			if len(frame) < 4096+6 || len(frame) > 0xffff {
-				continue
-			}
-			rest := frame[4096:]
-			if rest[0] == 0x88 && int(rest[1]) == len(rest)-2 && !utf8.Valid(rest[4:]) {
+			if looksClosed(path.swept(s)) {
 				found++
 			}
 		}
@@ -442,4 +452,36 @@ func TestWirePayloadsCrafted(t *testing.T) {
 			t.Fatalf("%s: %d payloads put a close frame's look at byte 4096, want 2", path.name, found)
 		}
 	}
+}
+
+// FuzzWireEcho sends text through a Callback's echo, with compression off
+// or on: the reply arrives byte for byte. size pads the text in front, so
+// that what it ends with may land on a write boundary.
+func FuzzWireEcho(f *testing.F) {
+	// The seeds are in testdata/fuzz/FuzzWireEcho: among them the
+	// sweep's payloads for which looksClosed holds, and multilingual
+	// text, compressed and not.
+	echo := func(ctx context.Context, in wireMsg) (wireMsg, error) { return in, nil }
+	conns := [2]*fuzzConn{}
+	for i, opts := range [][]ws.Option{nil, {ws.WithCompression(ws.CompressionContextTakeover)}} {
+		url := relServerFor(f, ws.Callback(nil, echo, nil, append(opts, ws.WithReadLimit(1<<20))...))
+		conns[i] = &fuzzConn{url: url, opts: &websocket.DialOptions{CompressionMode: websocket.CompressionContextTakeover}}
+		f.Cleanup(conns[i].drop)
+	}
+	f.Fuzz(func(t *testing.T, text string, size uint16, compress bool) {
+		text = strings.ToValidUTF8(text, "\uFFFD")
+		text = strings.Repeat("a", max(0, int(size)-len(text))) + text
+		msg, _ := json.Marshal(wireMsg{text})
+		fc := conns[0]
+		if compress {
+			fc = conns[1]
+		}
+		got, err := fc.send(t, websocket.MessageText, msg)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", len(text), err)
+		}
+		if want := fmt.Appendf(nil, `{"statusCode":200,"body":%s}`, msg); !bytes.Equal(got, want) {
+			t.Fatalf("%d bytes: %s", len(text), wireDiff(got, want))
+		}
+	})
 }
