@@ -61,6 +61,12 @@ func (t *transport) holding() bool {
 // status code first. So instead of the echo, the peer gets 1007 with the
 // reason "invalid UTF-8", as it gets for a text message that is not UTF-8.
 // [frames] finds close frames exactly, wherever the writes cut them.
+//
+// This is done on the write side, where coder/websocket's own frames pass,
+// unmasked and in order. On the read side the peer's close frame would
+// have to be parsed from bytes that partly never pass through Read (what
+// the HTTP server read ahead before the hijack), and coder/websocket would
+// still write its echo before anything there could act.
 func (t *transport) Write(p []byte) (int, error) {
 	n := len(p)
 	t.mu.Lock()
