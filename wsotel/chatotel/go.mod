@@ -1,15 +1,18 @@
-module github.com/cafeto-go/ws/examples/chatotel
+module github.com/cafeto-go/ws/wsotel/chatotel
 
 go 1.25.0
 
+// Inside the repository the modules build against the checkout; a user of a
+// release gets the versions required below (RELEASING.md).
 replace (
 	github.com/cafeto-go/ws => ../..
-	github.com/cafeto-go/ws/wsotel => ../../wsotel
+	github.com/cafeto-go/ws/wsotel => ..
 )
 
 require (
-	github.com/cafeto-go/ws v0.0.0-00010101000000-000000000000
-	github.com/cafeto-go/ws/wsotel v0.0.0-00010101000000-000000000000
+	github.com/cafeto-go/ws v0.1.0
+	github.com/cafeto-go/ws/wsotel v0.1.0
+	github.com/coder/websocket v1.8.15
 	github.com/prometheus/client_golang v1.24.1
 	go.opentelemetry.io/otel/exporters/prometheus v0.68.0
 	go.opentelemetry.io/otel/sdk/metric v1.46.0
@@ -18,7 +21,6 @@ require (
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/coder/websocket v1.8.15 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.16 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
