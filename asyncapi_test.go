@@ -1,7 +1,7 @@
 package ws_test
 
 // The document of a router is also kept in testdata/asyncapi/router.json,
-// where the AsyncAPI parser checks it (internal/asyncapicheck).
+// where the AsyncAPI parser checks it (e2e/asyncapicheck).
 
 import (
 	"bytes"

@@ -13,7 +13,7 @@ import (
 // TestTypeScriptClient generates the TypeScript client of the router the
 // Router tests serve (router_test.go) and checks that it declares each
 // event with its data and reply, the stream with its items, and the push.
-// internal/tscheck compiles such a client and runs it against a server.
+// e2e/tscheck compiles such a client and runs it against a server.
 func TestTypeScriptClient(t *testing.T) {
 	t.Parallel()
 	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Router tests", Version: "0.1.0"})

@@ -121,7 +121,7 @@
 //
 // The schemas describe the messages the server means to read. Where
 // encoding/json or validator are laxer or stricter in ways a schema cannot
-// follow, they differ; internal/schemacheck measures each of these against
+// follow, they differ; e2e/schemacheck measures each of these against
 // a running server:
 //
 //   - encoding/json reads null for a non-nullable value (a string, number,

@@ -1,9 +1,9 @@
 // Chatotel is examples/chat with its metrics: the same chat, measured with
 // wsotel and exposed in the Prometheus text format at GET /metrics through
 // the OpenTelemetry Prometheus exporter. It is a module of its own, so
-// that the library and examples/chat need neither.
+// that neither the library nor wsotel needs Prometheus.
 //
-//	cd examples/chatotel
+//	cd wsotel/chatotel
 //	go run .                 # then open http://localhost:8080 and http://localhost:8080/metrics
 //	go run . -metrics=false  # the chat alone
 //
