@@ -357,7 +357,7 @@ func FuzzFrames(f *testing.F) {
 				if !fr.fin || !json.Valid(fr.payload) {
 					t.Fatalf("reply is not one whole JSON text frame: %q", fr.payload)
 				}
-				var env relEnvelope
+				var env ws.StatusEnvelope[json.RawMessage]
 				json.Unmarshal(fr.payload, &env)
 				if env.StatusCode != 200 && env.StatusCode != 400 {
 					t.Fatalf("reply %s", fr.payload)

@@ -147,9 +147,7 @@ func verdict(t *testing.T, c *websocket.Conn, msg string) bool {
 	if err != nil {
 		t.Fatalf("read reply to %s: %v", msg, err)
 	}
-	var env struct {
-		StatusCode int `json:"statusCode"`
-	}
+	var env ws.StatusEnvelope[json.RawMessage]
 	if err := json.Unmarshal(reply, &env); err != nil {
 		t.Fatalf("reply %s: %v", reply, err)
 	}

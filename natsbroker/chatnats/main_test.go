@@ -35,14 +35,6 @@ func chatServer(t *testing.T, natsURL string) *httptest.Server {
 	return srv
 }
 
-type message struct {
-	StatusCode int `json:"statusCode"`
-	Body       struct {
-		Message string `json:"message"`
-		User    string `json:"user"`
-	} `json:"body"`
-}
-
 func dial(t *testing.T, srv *httptest.Server) *websocket.Conn {
 	t.Helper()
 	c, _, err := websocket.Dial(t.Context(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/chat", nil)
@@ -60,11 +52,11 @@ func send(t *testing.T, c *websocket.Conn, user, text string) {
 	}
 }
 
-func read(t *testing.T, c *websocket.Conn) message {
+func read(t *testing.T, c *websocket.Conn) ws.StatusEnvelope[chatapp.ChatMessage] {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	var m message
+	var m ws.StatusEnvelope[chatapp.ChatMessage]
 	if err := wsjson.Read(ctx, c, &m); err != nil {
 		t.Fatal(err)
 	}
