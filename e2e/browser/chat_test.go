@@ -3,7 +3,6 @@ package browser
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -16,10 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cafeto-go/ws/e2e/internal/chrome"
 	"github.com/chromedp/chromedp"
 )
-
-const chromium = "/usr/bin/chromium"
 
 var screenshot = flag.String("screenshot", filepath.Join(os.TempDir(), "cafeto-chat-e2e.png"),
 	"where TestChat saves a screenshot of the chat page")
@@ -288,32 +286,19 @@ func setValue(id, text string) chromedp.Action[chromedp.Void] {
 	}
 }
 
-// waitFor waits until the JavaScript expression is true (see js).
-func waitFor(expr string, args ...string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](js(expr, args...),
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(0))
-}
+// The helpers of package chrome, under the names the tests use.
+var (
+	waitFor = chrome.WaitFor
+	js      = chrome.JS
+	newPage = chrome.NewPage
+)
 
-// js returns the JavaScript expression expr, in which each %s stands for
-// one of args as a JavaScript string.
-func js(expr string, args ...string) string {
-	quoted := make([]any, len(args))
-	for i, a := range args {
-		b, _ := json.Marshal(a)
-		quoted[i] = string(b)
-	}
-	return fmt.Sprintf(expr, quoted...)
-}
+func newBrowser(t *testing.T) context.Context { return chrome.NewBrowser(t, 960, 720) }
 
-// run runs actions on a page. The timeout only keeps a broken page from
-// hanging the suite; nothing here measures time.
+// run runs actions on a page; a failure shows what the page shows.
 func run(t *testing.T, page context.Context, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(page, time.Minute)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		t.Fatalf("%v; the page shows %s", err, shows(page))
-	}
+	chrome.Run(t, page, shows, actions...)
 }
 
 // shows describes what the page shows, for a failure's message.
@@ -324,45 +309,9 @@ func shows(page context.Context) string {
 		["status", "room", "online", "typing", "error", "join-error", "me"].map(id => [id, document.getElementById(id)?.textContent])
 			.concat([["messages", [...document.querySelectorAll("#messages li p")].map(p => p.textContent)]])))`))
 	if err != nil {
-		return "(unknown: " + err.Error() + ")"
+		return "the page cannot be read: " + err.Error()
 	}
-	return text
-}
-
-// newBrowser starts a headless Chromium with a fresh profile for the test.
-// Without Chromium the test skips, or fails under CI=true.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing: CI must install it (apt-get install -y chromium, as ./test.sh does when run as root)", chromium)
-		}
-		t.Skipf("skipping the browser test: %s is missing; install it with apt-get install -y chromium", chromium)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(960, 720),
-	)
-	ctx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// newPage opens a tab: in a new browser when parent is newBrowser's
-// context, beside parent's tab when it is a page.
-func newPage(t *testing.T, parent context.Context) context.Context {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(parent)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil { // opens the tab, for as long as ctx lives
-		t.Fatal(err)
-	}
-	return ctx
+	return "the page shows " + text
 }
 
 // server is the chat example running as a process of its own.

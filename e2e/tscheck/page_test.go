@@ -2,7 +2,6 @@ package tscheck
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -13,10 +12,9 @@ import (
 	"time"
 
 	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/e2e/internal/chrome"
 	"github.com/chromedp/chromedp"
 )
-
-const chromium = "/usr/bin/chromium"
 
 var screenshot = flag.String("screenshot", filepath.Join(os.TempDir(), "cafeto-docs-page.png"),
 	"where TestDocsPage saves a screenshot of the page")
@@ -168,67 +166,22 @@ func eval(expr string, args ...string) chromedp.Action[chromedp.Void] {
 	}
 }
 
-// waitFor waits until the JavaScript expression is true (see js).
-func waitFor(expr string, args ...string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](js(expr, args...),
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(0))
-}
+// The helpers of package chrome, under the names the tests use.
+var (
+	waitFor = chrome.WaitFor
+	js      = chrome.JS
+	newPage = chrome.NewPage
+)
 
-// js returns the JavaScript expression expr, in which each %s stands for
-// one of args as a JavaScript string.
-func js(expr string, args ...string) string {
-	quoted := make([]any, len(args))
-	for i, a := range args {
-		b, _ := json.Marshal(a)
-		quoted[i] = string(b)
-	}
-	return fmt.Sprintf(expr, quoted...)
-}
+func newBrowser(t *testing.T) context.Context { return chrome.NewBrowser(t, 1440, 900) }
 
-// run runs actions on a page. The timeout only keeps a broken page from
-// hanging the suite; nothing here measures time.
+// run runs actions on a page; a failure shows the page's console.
 func run(t *testing.T, page context.Context, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(page, time.Minute)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
+	chrome.Run(t, page, func(page context.Context) string {
 		ctx, cancel := context.WithTimeout(page, 10*time.Second)
 		defer cancel()
 		text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("console")?.innerText ?? document.body.innerText`))
-		t.Fatalf("%v; the console shows:\n%s", err, text)
-	}
-}
-
-// newBrowser starts a headless Chromium with a fresh profile. Without
-// Chromium the test skips, or fails under CI=true.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing: CI must install it (apt-get install -y chromium, as ./test.sh does when run as root)", chromium)
-		}
-		t.Skipf("skipping the browser test: %s is missing", chromium)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 900),
-	)
-	ctx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func newPage(t *testing.T, parent context.Context) context.Context {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(parent)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return ctx
+		return "the console shows:\n" + text
+	}, actions...)
 }
