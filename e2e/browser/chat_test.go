@@ -46,10 +46,10 @@ func TestMain(m *testing.M) {
 // TestChat: two people join, talk, and each sees the other's messages and
 // when the other is typing.
 func TestChat(t *testing.T) {
-	browser := newBrowser(t)
+	browser := chrome.NewBrowser(t, 960, 720)
 	srv := startServer(t, "127.0.0.1:0")
-	ana := newPage(t, browser)
-	ben := newPage(t, ana)
+	ana := chrome.NewPage(t, browser)
+	ben := chrome.NewPage(t, ana)
 
 	run(t, ana, enter(srv.url(), "Ana"), say("Hola!"))
 	run(t, ben, enter(srv.url(), "Ben"), say("Hi Ana, Ben here."))
@@ -60,57 +60,50 @@ func TestChat(t *testing.T) {
 	// Ben types without sending: Ana sees it.
 	run(t, ben, chromedp.SendKeys(chromedp.ID("message"), "Count me in for"))
 	run(t, ana,
-		waitFor(`document.getElementById("typing").textContent === %s`, "Ben is typing…"),
-		waitFor(`document.getElementById("online").textContent.startsWith(%s)`, "2 online: Ana, Ben"),
+		chrome.WaitFor(`document.getElementById("typing").textContent === %s`, "Ben is typing…"),
+		chrome.WaitFor(`document.getElementById("online").textContent.startsWith(%s)`, "2 online: Ana, Ben"),
 	)
 
-	png, err := chromedp.Run(ana, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(*screenshot, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", *screenshot)
+	chrome.Screenshot(t, ana, *screenshot)
 
 	// Ben's message ends his typing on Ana's page.
 	run(t, ben, chromedp.Click(chromedp.ID("send")))
-	run(t, ana, seeFromOthers("Count me in for"), waitFor(`document.getElementById("typing").textContent === ""`))
+	run(t, ana, seeFromOthers("Count me in for"), chrome.WaitFor(`document.getElementById("typing").textContent === ""`))
 }
 
 // TestHistoryAfterReload: a reloaded page joins again under its name and
 // shows the room's last messages, in order; a newcomer sees them before
 // picking a name.
 func TestHistoryAfterReload(t *testing.T) {
-	browser := newBrowser(t)
+	browser := chrome.NewBrowser(t, 960, 720)
 	srv := startServer(t, "127.0.0.1:0")
-	ana := newPage(t, browser)
-	ben := newPage(t, ana)
+	ana := chrome.NewPage(t, browser)
+	ben := chrome.NewPage(t, ana)
 	run(t, ana, enter(srv.url(), "Ana"), say("One"))
 	run(t, ben, enter(srv.url(), "Ben"), say("Two"))
 	run(t, ana, seeFromOthers("Two"), say("Three"))
 
 	run(t, ana, chromedp.Reload(), waitJoined("Ana"),
-		waitFor(`[...document.querySelectorAll("#messages li")].map(li =>
+		chrome.WaitFor(`[...document.querySelectorAll("#messages li")].map(li =>
 			(li.classList.contains("mine") ? "mine:" : "") + li.querySelector("p").textContent).join("|") === %s`,
 			"mine:One|Two|mine:Three"))
 	run(t, ana, say("Four"))
 	run(t, ben, seeFromOthers("Four"))
 
-	cleo := newPage(t, ana)
+	cleo := chrome.NewPage(t, ana)
 	run(t, cleo, chromedp.Navigate(srv.url()), waitOpen(),
-		waitFor(`[...document.querySelectorAll("#messages li p")].map(p => p.textContent).join("|") === %s`,
+		chrome.WaitFor(`[...document.querySelectorAll("#messages li p")].map(p => p.textContent).join("|") === %s`,
 			"One|Two|Three|Four"),
-		waitFor(`!document.getElementById("join").hidden && document.getElementById("composer").hidden`))
+		chrome.WaitFor(`!document.getElementById("join").hidden && document.getElementById("composer").hidden`))
 }
 
 // TestValidationError: an empty, blank or over-long message goes to the
 // server, whose 400 errorList shows next to the input; nothing is posted.
 // A name taken in the room shows its 409 next to the name.
 func TestValidationError(t *testing.T) {
-	browser := newBrowser(t)
+	browser := chrome.NewBrowser(t, 960, 720)
 	srv := startServer(t, "127.0.0.1:0")
-	ana := newPage(t, browser)
+	ana := chrome.NewPage(t, browser)
 	run(t, ana, enter(srv.url(), "Ana"))
 
 	for _, tt := range []struct{ message, want string }{
@@ -121,11 +114,11 @@ func TestValidationError(t *testing.T) {
 		run(t, ana,
 			paste(tt.message),
 			chromedp.Click(chromedp.ID("send")),
-			waitFor(`document.getElementById("error").textContent === %s &&
+			chrome.WaitFor(`document.getElementById("error").textContent === %s &&
 				document.getElementById("message").getAttribute("aria-invalid") === "true"`, tt.want),
 		)
 	}
-	run(t, ana, say("Now a real one."), waitFor(`document.getElementById("error").textContent === ""`))
+	run(t, ana, say("Now a real one."), chrome.WaitFor(`document.getElementById("error").textContent === ""`))
 	posted, err := chromedp.Run(ana, chromedp.Evaluate[int](`document.querySelectorAll("#messages li").length`))
 	if err != nil {
 		t.Fatal(err)
@@ -134,11 +127,11 @@ func TestValidationError(t *testing.T) {
 		t.Errorf("%d messages posted, want only the valid one", posted)
 	}
 
-	other := newPage(t, ana)
+	other := chrome.NewPage(t, ana)
 	run(t, other, chromedp.Navigate(srv.url()), waitOpen(),
 		chromedp.SendKeys(chromedp.ID("name"), "ana"),
 		chromedp.Click(chromedp.CSS("#join button")),
-		waitFor(`document.getElementById("join-error").textContent === %s &&
+		chrome.WaitFor(`document.getElementById("join-error").textContent === %s &&
 			document.getElementById("name").getAttribute("aria-invalid") === "true" &&
 			document.getElementById("composer").hidden`,
 			`Name: The name "ana" is taken in this room: pick another one`),
@@ -156,9 +149,9 @@ func TestValidationError(t *testing.T) {
 // script, at once, as fast as a person mashing Enter can never be slower
 // than the limit.
 func TestRateLimitShown(t *testing.T) {
-	browser := newBrowser(t)
+	browser := chrome.NewBrowser(t, 960, 720)
 	srv := startServer(t, "127.0.0.1:0")
-	ana := newPage(t, browser)
+	ana := chrome.NewPage(t, browser)
 	run(t, ana, enter(srv.url(), "Ana"))
 	clicks := chromedp.Evaluate[int](`(() => {
 		const input = document.getElementById("message"), send = document.getElementById("send");
@@ -169,7 +162,7 @@ func TestRateLimitShown(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, ana,
-		waitFor(`document.getElementById("error").textContent === "You are sending messages quickly: wait a moment, then send again." &&
+		chrome.WaitFor(`document.getElementById("error").textContent === "You are sending messages quickly: wait a moment, then send again." &&
 			document.getElementById("message").getAttribute("aria-invalid") === "true"`),
 		waitOpen())
 }
@@ -177,10 +170,10 @@ func TestRateLimitShown(t *testing.T) {
 // TestRoomStream: the room's stats stream (chat.watch) shows who is online
 // as it changes; Stop ends it ($cancel) and Watch opens it again.
 func TestRoomStream(t *testing.T) {
-	browser := newBrowser(t)
+	browser := chrome.NewBrowser(t, 960, 720)
 	srv := startServer(t, "127.0.0.1:0")
-	ana := newPage(t, browser)
-	ben := newPage(t, ana)
+	ana := chrome.NewPage(t, browser)
+	ben := chrome.NewPage(t, ana)
 	run(t, ana, enter(srv.url(), "Ana"), roomSays("1 online: Ana · 1 connection · 0 messages"))
 	run(t, ben, enter(srv.url(), "Ben"), say("Hi"))
 	run(t, ana, roomSays("2 online: Ana, Ben · 2 connections · 1 message"))
@@ -188,7 +181,7 @@ func TestRoomStream(t *testing.T) {
 	run(t, ana,
 		chromedp.Click(chromedp.ID("watch")),
 		// "stopped" once the stream's final reply has come back.
-		waitFor(`document.getElementById("room").dataset.state === "stopped" &&
+		chrome.WaitFor(`document.getElementById("room").dataset.state === "stopped" &&
 			document.getElementById("online").textContent === "Room stats are off" &&
 			document.getElementById("watch").textContent === "Watch"`),
 		chromedp.Click(chromedp.ID("watch")),
@@ -203,17 +196,17 @@ func TestRoomStream(t *testing.T) {
 // starts again on the same address; the pages say so, reconnect by
 // themselves, join again under their names and chat again.
 func TestReconnect(t *testing.T) {
-	browser := newBrowser(t)
+	browser := chrome.NewBrowser(t, 960, 720)
 	srv := startServer(t, "127.0.0.1:0")
-	ana := newPage(t, browser)
-	ben := newPage(t, ana)
+	ana := chrome.NewPage(t, browser)
+	ben := chrome.NewPage(t, ana)
 	run(t, ana, enter(srv.url(), "Ana"), say("Before"))
 	run(t, ben, enter(srv.url(), "Ben"), say("Before too"))
 	run(t, ana, seeFromOthers("Before too"))
 
 	srv.stop(t)
 	for _, page := range []context.Context{ana, ben} {
-		run(t, page, waitFor(`document.getElementById("status").dataset.state !== "open" &&
+		run(t, page, chrome.WaitFor(`document.getElementById("status").dataset.state !== "open" &&
 			document.getElementById("status").textContent.startsWith(%s) &&
 			document.getElementById("send").disabled`, "Server restarting"))
 	}
@@ -237,7 +230,7 @@ func enter(url, name string) chromedp.Action[chromedp.Void] {
 }
 
 func waitOpen() chromedp.Action[chromedp.Void] {
-	return waitFor(`document.getElementById("status").dataset.state === "open"`)
+	return chrome.WaitFor(`document.getElementById("status").dataset.state === "open"`)
 }
 
 // waitJoined waits until the page is connected and has joined as name: the
@@ -245,7 +238,7 @@ func waitOpen() chromedp.Action[chromedp.Void] {
 func waitJoined(name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
 		waitOpen(),
-		waitFor(`!document.getElementById("composer").hidden &&
+		chrome.WaitFor(`!document.getElementById("composer").hidden &&
 			!document.getElementById("send").disabled &&
 			document.getElementById("me").textContent === %s`, name),
 	)
@@ -253,7 +246,7 @@ func waitJoined(name string) chromedp.Action[chromedp.Void] {
 
 // roomSays waits until the room's stats stream shows text.
 func roomSays(text string) chromedp.Action[chromedp.Void] {
-	return waitFor(`document.getElementById("room").dataset.state === "watching" &&
+	return chrome.WaitFor(`document.getElementById("room").dataset.state === "watching" &&
 		document.getElementById("online").textContent === %s`, text)
 }
 
@@ -264,14 +257,14 @@ func say(message string) chromedp.Action[chromedp.Void] {
 		paste(""),
 		chromedp.SendKeys(chromedp.ID("message"), message),
 		chromedp.Click(chromedp.ID("send")),
-		waitFor(`[...document.querySelectorAll("#messages li.mine p")].some(p => p.textContent === %s) &&
+		chrome.WaitFor(`[...document.querySelectorAll("#messages li.mine p")].some(p => p.textContent === %s) &&
 			document.getElementById("message").value === ""`, message),
 	)
 }
 
 // seeFromOthers waits until the page shows message as someone else's.
 func seeFromOthers(message string) chromedp.Action[chromedp.Void] {
-	return waitFor(`[...document.querySelectorAll("#messages li:not(.mine) p")].some(p => p.textContent === %s)`, message)
+	return chrome.WaitFor(`[...document.querySelectorAll("#messages li:not(.mine) p")].some(p => p.textContent === %s)`, message)
 }
 
 // paste puts text into the message input at once, as a paste would.
@@ -279,21 +272,8 @@ func paste(text string) chromedp.Action[chromedp.Void] { return setValue("messag
 
 // setValue sets the value of the input whose id is id.
 func setValue(id, text string) chromedp.Action[chromedp.Void] {
-	set := chromedp.Evaluate[string](js(`document.getElementById(%s).value = %s`, id, text))
-	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		_, err := set(ctx, t)
-		return chromedp.Void{}, err
-	}
+	return chrome.Eval(`document.getElementById(%s).value = %s`, id, text)
 }
-
-// The helpers of package chrome, under the names the tests use.
-var (
-	waitFor = chrome.WaitFor
-	js      = chrome.JS
-	newPage = chrome.NewPage
-)
-
-func newBrowser(t *testing.T) context.Context { return chrome.NewBrowser(t, 960, 720) }
 
 // run runs actions on a page; a failure shows what the page shows.
 func run(t *testing.T, page context.Context, actions ...chromedp.Action[chromedp.Void]) {

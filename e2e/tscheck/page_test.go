@@ -105,14 +105,7 @@ func TestDocsPage(t *testing.T) {
 		t.Errorf("%d streams cancelled on the server, want 1", n)
 	}
 
-	png, err := chromedp.Run(page, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(*screenshot, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", *screenshot)
+	chrome.Screenshot(t, page, *screenshot)
 }
 
 // helpers defines functions the steps below call in the page.
@@ -157,18 +150,10 @@ func click(selector string) chromedp.Action[chromedp.Void] {
 	return chromedp.Click(chromedp.CSS(selector))
 }
 
-// eval runs the JavaScript expression (see js).
-func eval(expr string, args ...string) chromedp.Action[chromedp.Void] {
-	set := chromedp.Evaluate[bool](js(expr, args...))
-	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
-		_, err := set(ctx, t)
-		return chromedp.Void{}, err
-	}
-}
-
 // The helpers of package chrome, under the names the tests use.
 var (
 	waitFor = chrome.WaitFor
+	eval    = chrome.Eval
 	js      = chrome.JS
 	newPage = chrome.NewPage
 )

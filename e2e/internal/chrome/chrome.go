@@ -54,10 +54,29 @@ func NewPage(t *testing.T, parent context.Context) context.Context {
 	return ctx
 }
 
+// Screenshot saves what the page shows, as a PNG, to path.
+func Screenshot(t *testing.T, page context.Context, path string) {
+	t.Helper()
+	png, err := chromedp.Run(page, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
 // WaitFor waits until the JavaScript expression is true (see [JS]).
 func WaitFor(expr string, args ...string) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](JS(expr, args...),
 		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(0))
+}
+
+// Eval runs the JavaScript expression (see [JS]) and drops its value; it
+// fails if the expression throws.
+func Eval(expr string, args ...string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](JS(expr, args...))
 }
 
 // JS returns the JavaScript expression expr, in which each %s stands for
