@@ -154,7 +154,6 @@ func click(selector string) chromedp.Action[chromedp.Void] {
 var (
 	waitFor = chrome.WaitFor
 	eval    = chrome.Eval
-	js      = chrome.JS
 	newPage = chrome.NewPage
 )
 
