@@ -3,25 +3,36 @@ package ws
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/cafeto-go/ws/internal/jsonschema"
 	"github.com/go-playground/validator/v10"
 )
 
-// APIInfo is the info object of an [AsyncAPI] document. Title and Version
-// are required.
+// APIInfo is what an [AsyncAPI] document says of itself: its info object
+// (Title and Version are required) and the version of AsyncAPI it is
+// written in.
 type APIInfo struct {
 	Title       string
 	Version     string // the version of your API, such as "1.0.0"
 	Description string // CommonMark
+
+	// AsyncAPI is the version of the AsyncAPI specification the document
+	// declares: "3.0.0", the default, which the code generators in use
+	// read (Modelina 5 reads no later version), or "3.1.0". What the
+	// document says is the same in both.
+	AsyncAPI string
 }
 
-// AsyncAPI is an AsyncAPI 3.1.0 document that describes endpoints made by
+// AsyncAPI is an AsyncAPI 3.0.0 (or 3.1.0) document that describes endpoints made by
 // [Callback] and [NewRouter] (and [Handler], as an endpoint whose messages
 // it cannot know): one channel per endpoint, with the ws binding. A
 // callback has a receive operation whose reply is the 200 envelope, the
@@ -34,6 +45,17 @@ type APIInfo struct {
 // Schema equivalent kept in an x-validate extension. Replies an [*Error]
 // makes, with the status and body of your choice, are not described.
 //
+// Every schema a code generator makes a type of has a name, under
+// components/schemas and as its title: a named struct, its Go name
+// (ChatRequest); the message around an event's data or body, the event's
+// name in PascalCase and its role (ChatSendRequest, ChatSendReply,
+// ChatWatchItem, ChatWatchEnd, ChatMessagePush); a callback's reply, the
+// channel's name and Reply (ChatReply), or BadRequest and InternalError;
+// a router's errors, BadRequest, InternalError and TooManyStreams, and
+// CancelRequest. A name already taken (compared without case and
+// punctuation, as generators compare them) gets a number: 2, 3, … in the
+// order Go types, then endpoints as added, events as registered.
+//
 // Serve it as JSON, or encode it with [encoding/json]:
 //
 //	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0"})
@@ -45,7 +67,7 @@ type APIInfo struct {
 // safe for concurrent use. The document is built once, on first use, and
 // again after an Add.
 type AsyncAPI struct {
-	info APIInfo
+	info APIInfo // AsyncAPI set
 
 	mu        sync.Mutex
 	endpoints []addedEndpoint
@@ -92,10 +114,18 @@ func (r *Router) describe() endpoint {
 }
 
 // NewAsyncAPI returns a document with no endpoints yet. It panics when
-// info has no title or version.
+// info has no title or version, or asks for an AsyncAPI version other than
+// 3.0.0 and 3.1.0.
 func NewAsyncAPI(info APIInfo) *AsyncAPI {
 	if info.Title == "" || info.Version == "" {
 		panic("ws: NewAsyncAPI needs a title and a version")
+	}
+	switch info.AsyncAPI {
+	case "":
+		info.AsyncAPI = "3.0.0"
+	case "3.0.0", "3.1.0":
+	default:
+		panic(fmt.Sprintf("ws: NewAsyncAPI writes AsyncAPI 3.0.0 or 3.1.0, not %q", info.AsyncAPI))
 	}
 	return &AsyncAPI{info: info}
 }
@@ -259,7 +289,7 @@ var (
 // build assembles the document from the endpoints.
 func (a *AsyncAPI) build() *apiDoc {
 	doc := &apiDoc{
-		AsyncAPI:           "3.1.0",
+		AsyncAPI:           a.info.AsyncAPI,
 		Info:               apiInfo{Title: a.info.Title, Version: a.info.Version, Description: a.info.Description},
 		DefaultContentType: "application/json",
 		Channels:           map[string]*apiChannel{},
@@ -268,7 +298,7 @@ func (a *AsyncAPI) build() *apiDoc {
 	// First the types, all at once; then the channels that use them.
 	var r roots
 	errIdx := r.add(errorListType, jsonschema.Output, nil)
-	type plan func()
+	type plan func(*schemaNames)
 	var plans []plan
 	used := map[string]bool{}
 	for _, e := range a.endpoints {
@@ -284,7 +314,9 @@ func (a *AsyncAPI) build() *apiDoc {
 			req := r.add(ep.req, jsonschema.Input, ep.validate)
 			body, anyStatus := replyBody(ep.resp)
 			resp := r.add(body, jsonschema.Output, nil)
-			plans = append(plans, func() { describeCallback(doc, id, ch, r.schema(req), r.schema(resp), anyStatus, r.schema(errIdx)) })
+			plans = append(plans, func(n *schemaNames) {
+				describeCallback(doc, n, id, ch, r.schema(req), r.schema(resp), anyStatus, r.schema(errIdx))
+			})
 		case endpointRouter:
 			// Per event: the request, and the reply's body or the
 			// stream's item.
@@ -301,19 +333,179 @@ func (a *AsyncAPI) build() *apiDoc {
 			for i, p := range ep.pushes {
 				pushes[i] = r.add(p.body, jsonschema.Output, nil)
 			}
-			plans = append(plans, func() { describeRouter(doc, id, ch, ep, reqs, pushes, &r, r.schema(errIdx)) })
+			plans = append(plans, func(n *schemaNames) {
+				describeRouter(doc, n, id, ch, ep, reqs, pushes, &r, r.schema(errIdx))
+			})
 		default:
 			ch.Description = handlerChannel
 		}
 	}
-	r.res = jsonschema.Generate(jsonschema.Options{RefPrefix: "#/components/schemas/"}, r.list...)
+	r.res = jsonschema.Generate(jsonschema.Options{RefPrefix: schemaPrefix, NameStructs: true}, r.list...)
+	n := newSchemaNames(slices.Sorted(maps.Keys(doc.Channels)), r.res.Definitions)
 	for _, p := range plans {
-		p()
+		p(n)
 	}
-	if len(r.res.Definitions) > 0 {
-		doc.Components = &apiComponents{Schemas: r.res.Definitions}
+	n.titleInner()
+	if len(n.schemas) > 0 {
+		doc.Components = &apiComponents{Schemas: n.schemas}
 	}
 	return doc
+}
+
+const schemaPrefix = "#/components/schemas/"
+
+// schemaNames holds the document's named schemas, components/schemas, and
+// hands out their names, which are also their titles. Two names clash when
+// they are the same once case and all but letters and digits are dropped:
+// code generators make one type name of them.
+type schemaNames struct {
+	schemas map[string]*jsonschema.Schema
+	taken   map[string]bool               // folded names
+	shared  map[string]*jsonschema.Schema // references to the schemas routers share, by name
+}
+
+// newSchemaNames starts with the names of the channels, taken, and the
+// definitions of the Go types, titled with their name as an identifier
+// (Tag-Input is TagInput). Names that are identifiers already go first, so
+// that a Go type keeps its name when another's title would be the same.
+func newSchemaNames(channels []string, defs map[string]*jsonschema.Schema) *schemaNames {
+	n := &schemaNames{schemas: map[string]*jsonschema.Schema{}, taken: map[string]bool{}, shared: map[string]*jsonschema.Schema{}}
+	// Modelina names the union of an operation's replies after its
+	// channel, with . and - spelled Dot and Minus.
+	modelina := strings.NewReplacer(".", "Dot", "-", "Minus")
+	for _, id := range channels {
+		n.taken[foldName(id)] = true
+		n.taken[foldName(modelina.Replace(id))] = true
+	}
+	keys := slices.Sorted(maps.Keys(defs))
+	slices.SortStableFunc(keys, func(a, b string) int {
+		return cmpBool(identifier(a) != a, identifier(b) != b)
+	})
+	for _, k := range keys {
+		s := *defs[k]
+		s.Title = n.take(identifier(k))
+		n.schemas[k] = &s
+	}
+	return n
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// take returns name, or name with the first number from 2 that makes it
+// clash with no name taken, and takes it.
+func (n *schemaNames) take(name string) string {
+	c := name
+	for i := 2; n.taken[foldName(c)]; i++ {
+		c = name + strconv.Itoa(i)
+	}
+	n.taken[foldName(c)] = true
+	return c
+}
+
+// add names s after name, or the name take gives, and returns a reference
+// to it.
+func (n *schemaNames) add(name string, s *jsonschema.Schema) *jsonschema.Schema {
+	name = n.take(name)
+	c := *s
+	c.Title = name
+	n.schemas[name] = &c
+	return &jsonschema.Schema{Ref: schemaPrefix + name}
+}
+
+// share returns the reference to the schema every router shares under
+// name, adding it the first time.
+func (n *schemaNames) share(name string, build func() *jsonschema.Schema) *jsonschema.Schema {
+	if ref := n.shared[name]; ref != nil {
+		return ref
+	}
+	ref := n.add(name, build())
+	n.shared[name] = ref
+	return ref
+}
+
+// titleInner titles the schemas inside the named ones that code
+// generators make a type of, when they have no name: objects with
+// properties and enums, such as the values of a field tagged oneof. Each
+// is named after where it is: its schema's name and the property's
+// (EverythingColor), Item for an array's items, Value for a map's values.
+func (n *schemaNames) titleInner() {
+	for _, k := range slices.Sorted(maps.Keys(n.schemas)) {
+		s := n.schemas[k]
+		n.schemas[k] = n.titled(s.Title, s, true)
+	}
+}
+
+// titled returns s with titles inside; s itself is not changed, as
+// generated schemas share parts.
+func (n *schemaNames) titled(stem string, s *jsonschema.Schema, named bool) *jsonschema.Schema {
+	if s == nil || s.Ref != "" {
+		return s
+	}
+	c := *s
+	if !named && c.Title == "" && (c.Enum != nil || len(c.Properties) > 0) {
+		c.Title = n.take(stem)
+		stem = c.Title
+	}
+	if c.Properties != nil {
+		c.Properties = slices.Clone(c.Properties)
+		for i, p := range c.Properties {
+			c.Properties[i].Schema = n.titled(stem+pascal(p.Name), p.Schema, false)
+		}
+	}
+	c.Items = n.titled(stem+"Item", c.Items, false)
+	c.AdditionalProperties = n.titled(stem+"Value", c.AdditionalProperties, false)
+	for _, list := range []*[]*jsonschema.Schema{&c.AllOf, &c.AnyOf, &c.OneOf} {
+		if *list != nil {
+			l := slices.Clone(*list)
+			for i, sub := range l {
+				l[i] = n.titled(stem, sub, false)
+			}
+			*list = l
+		}
+	}
+	return &c
+}
+
+// foldName is what two names that clash have in common.
+func foldName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return unicode.ToLower(r)
+		}
+		return -1
+	}, s)
+}
+
+var notAlnum = regexp.MustCompile(`[^a-zA-Z0-9]+`)
+
+// identifier joins the words of a name, each after the first capitalized:
+// Tag-Input is TagInput.
+func identifier(name string) string {
+	words := notAlnum.Split(name, -1)
+	for i, w := range words {
+		if i > 0 && w != "" {
+			words[i] = strings.ToUpper(w[:1]) + w[1:]
+		}
+	}
+	return strings.Join(words, "")
+}
+
+// pascal is a name in PascalCase, the stem of the names of an event's or a
+// channel's schemas: chat.send is ChatSend, rooms.room is RoomsRoom.
+func pascal(name string) string {
+	s := identifier(name)
+	if s == "" {
+		return "Event"
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // replyBody is the type of the body of a reply of type t, and whether its
@@ -343,15 +535,20 @@ func replySchema(body *jsonschema.Schema, envelope bool) *jsonschema.Schema {
 }
 
 // describeCallback adds the messages and the receive operation of a
-// [Callback] endpoint.
-func describeCallback(doc *apiDoc, id string, ch *apiChannel, req, body *jsonschema.Schema, anyStatus bool, errorList *jsonschema.Schema) {
+// [Callback] endpoint. Its schemas are named after the channel.
+func describeCallback(doc *apiDoc, n *schemaNames, id string, ch *apiChannel, req, body *jsonschema.Schema, anyStatus bool, errorList *jsonschema.Schema) {
+	stem := pascal(id)
+	if req.Ref == "" {
+		req = n.add(stem+"Request", req) // not a struct: no Go name to go by
+	}
 	ch.Messages = map[string]*apiMessage{
 		"request": {Name: "request", Summary: "A request: decoded and validated.", Payload: req},
-		"reply":   {Name: "reply", Summary: "The receive function's result.", Payload: envelope(nil, status(200, anyStatus), replySchema(body, anyStatus))},
+		"reply": {Name: "reply", Summary: "The receive function's result.",
+			Payload: n.add(stem+"Reply", envelope(nil, nil, status(200, anyStatus), replySchema(body, anyStatus)))},
 		"badRequest": {Name: "badRequest", Summary: "The request does not decode or does not validate.",
-			Payload: envelope(nil, status(400, false), errorList)},
+			Payload: n.add(stem+"BadRequest", envelope(nil, nil, status(400, false), errorList))},
 		"internalError": {Name: "internalError", Summary: "The receive function failed or panicked.",
-			Payload: envelope(nil, status(500, false), errorList)},
+			Payload: n.add(stem+"InternalError", envelope(nil, nil, status(500, false), errorList))},
 	}
 	doc.Operations[id+".receive"] = &apiOperation{
 		Action:   "receive",
@@ -366,20 +563,27 @@ func describeCallback(doc *apiDoc, id string, ch *apiChannel, req, body *jsonsch
 
 // describeRouter adds the messages and operations of a router: a receive
 // operation per client event, with its reply (and stream items), a send
-// operation per push, and the $cancel message when an event streams.
-func describeRouter(doc *apiDoc, id string, ch *apiChannel, ep endpoint, reqs [][2]int, pushes []int, r *roots, errorList *jsonschema.Schema) {
+// operation per push, and the $cancel message when an event streams. The
+// schemas of an event's messages are named after the event; the errors
+// and $cancel are the same for every router.
+func describeRouter(doc *apiDoc, n *schemaNames, id string, ch *apiChannel, ep endpoint, reqs [][2]int, pushes []int, r *roots, errorList *jsonschema.Schema) {
+	// A message's id, chosen by the client, is a string or a number: one
+	// named schema, which generators make one type of.
+	eventID := n.share("EventID", func() *jsonschema.Schema { return eventIDSchema })
 	// An error reply carries the event and id of the message when it
 	// could read them.
-	failure := func(code int) *jsonschema.Schema {
-		s := envelope(&jsonschema.Schema{Type: []string{"string"}}, status(code, false), errorList)
-		s.Required = []string{"statusCode", "body"}
-		return s
+	failure := func(code int) func() *jsonschema.Schema {
+		return func() *jsonschema.Schema {
+			s := envelope(eventID, &jsonschema.Schema{Type: []string{"string"}}, status(code, false), errorList)
+			s.Required = []string{"statusCode", "body"}
+			return s
+		}
 	}
 	ch.Messages = map[string]*apiMessage{
 		"badRequest": {Name: "badRequest", Summary: "The message does not decode or does not validate.",
-			Payload: failure(400), CorrelationID: correlateByID},
+			Payload: n.share("BadRequest", failure(400)), CorrelationID: correlateByID},
 		"internalError": {Name: "internalError", Summary: "The handler failed or panicked.",
-			Payload: failure(500), CorrelationID: correlateByID},
+			Payload: n.share("InternalError", failure(500)), CorrelationID: correlateByID},
 	}
 	// message adds m under a name not yet taken, and returns its reference.
 	message := func(name string, m *apiMessage) apiRef {
@@ -394,25 +598,29 @@ func describeRouter(doc *apiDoc, id string, ch *apiChannel, ep endpoint, reqs []
 	errs := []apiRef{messageRef(id, "badRequest"), messageRef(id, "internalError")}
 	streams := false
 	for i, ev := range ep.events {
-		name := messageName(ev.name)
+		name, stem := messageName(ev.name), pascal(ev.name)
 		event := constString(ev.name)
 		data := r.schema(reqs[i][0])
 		req := message(name, &apiMessage{Summary: "The " + ev.name + " event.",
-			Payload: request(event, data, ev.item != nil, acceptsEmptyObject(data, r.res.Definitions)), CorrelationID: correlateByID})
+			Payload:       n.add(stem+"Request", request(eventID, event, data, ev.item != nil, acceptsEmptyObject(data, r.res.Definitions))),
+			CorrelationID: correlateByID})
 		var replies []apiRef
 		if ev.item == nil {
 			_, anyStatus := replyBody(ev.resp)
 			replies = append(replies, message(name+".reply", &apiMessage{Summary: "The reply to " + ev.name + ".",
-				Payload: envelope(event, status(200, anyStatus), replySchema(r.schema(reqs[i][1]), anyStatus)), CorrelationID: correlateByID}))
+				Payload:       n.add(stem+"Reply", envelope(eventID, event, status(200, anyStatus), replySchema(r.schema(reqs[i][1]), anyStatus))),
+				CorrelationID: correlateByID}))
 		} else {
 			streams = true
-			item := envelope(event, status(200, false), r.schema(reqs[i][1]))
+			item := envelope(eventID, event, status(200, false), r.schema(reqs[i][1]))
 			item.Properties = append(item.Properties, jsonschema.Property{Name: "more", Schema: &jsonschema.Schema{Const: json.RawMessage("true")}})
 			item.Required = append(item.Required, "more")
 			replies = append(replies,
-				message(name+".item", &apiMessage{Summary: "One item of the " + ev.name + " stream.", Payload: item, CorrelationID: correlateByID}),
+				message(name+".item", &apiMessage{Summary: "One item of the " + ev.name + " stream.",
+					Payload: n.add(stem+"Item", item), CorrelationID: correlateByID}),
 				message(name+".end", &apiMessage{Summary: "The end of the " + ev.name + " stream: the function returned, or the client cancelled it.",
-					Payload: envelope(event, status(200, false), &jsonschema.Schema{Type: []string{"null"}}), CorrelationID: correlateByID}),
+					Payload:       n.add(stem+"End", envelope(eventID, event, status(200, false), &jsonschema.Schema{Type: []string{"null"}})),
+					CorrelationID: correlateByID}),
 				messageRef(id, "tooManyStreams"))
 		}
 		operation(name, &apiOperation{
@@ -423,19 +631,21 @@ func describeRouter(doc *apiDoc, id string, ch *apiChannel, ep endpoint, reqs []
 	}
 	if streams {
 		ch.Messages["tooManyStreams"] = &apiMessage{Name: "tooManyStreams", Summary: "The connection has as many streams open as it may.",
-			Payload: failure(429), CorrelationID: correlateByID}
+			Payload: n.share("TooManyStreams", failure(429)), CorrelationID: correlateByID}
 		cancel := message("cancel", &apiMessage{Summary: "Stops the stream started by the request with this id.",
-			Payload: &jsonschema.Schema{Type: []string{"object"}, Properties: []jsonschema.Property{
-				{Name: "event", Schema: constString("$cancel")},
-				{Name: "id", Schema: eventIDSchema},
-			}, Required: []string{"event", "id"}},
+			Payload: n.share("CancelRequest", func() *jsonschema.Schema {
+				return &jsonschema.Schema{Type: []string{"object"}, Properties: []jsonschema.Property{
+					{Name: "event", Schema: constString("$cancel")},
+					{Name: "id", Schema: eventID},
+				}, Required: []string{"event", "id"}}
+			}),
 			CorrelationID: correlateByID})
 		operation("cancel", &apiOperation{Action: "receive", Channel: channelRef(id), Messages: []apiRef{cancel}})
 	}
 	for i, p := range ep.pushes {
 		name := messageName(p.name)
 		ref := message(name, &apiMessage{Summary: "The " + p.name + " event, sent by the server.",
-			Payload: push(constString(p.name), r.schema(pushes[i]))})
+			Payload: n.add(pascal(p.name)+"Push", push(constString(p.name), r.schema(pushes[i])))})
 		operation(name, &apiOperation{Action: "send", Channel: channelRef(id), Messages: []apiRef{ref}})
 	}
 }
@@ -452,10 +662,10 @@ func unique(name string, taken func(string) bool) string {
 
 // envelope is the schema of a reply: {"statusCode":…,"body":…}, with "id"
 // and "event" first when event is not nil.
-func envelope(event, status, body *jsonschema.Schema) *jsonschema.Schema {
+func envelope(id, event, status, body *jsonschema.Schema) *jsonschema.Schema {
 	s := &jsonschema.Schema{Type: []string{"object"}}
 	if event != nil {
-		s.Properties = append(s.Properties, jsonschema.Property{Name: "id", Schema: eventIDSchema}, jsonschema.Property{Name: "event", Schema: event})
+		s.Properties = append(s.Properties, jsonschema.Property{Name: "id", Schema: id}, jsonschema.Property{Name: "event", Schema: event})
 		s.Required = append(s.Required, "event")
 	}
 	s.Properties = append(s.Properties, jsonschema.Property{Name: "statusCode", Schema: status}, jsonschema.Property{Name: "body", Schema: body})
@@ -466,10 +676,10 @@ func envelope(event, status, body *jsonschema.Schema) *jsonschema.Schema {
 // request is the schema of a client event: {"event":…,"id":…,"data":…}.
 // A stream's must carry an id; data may be left out (it counts as {})
 // when {} is a valid request.
-func request(event, data *jsonschema.Schema, needsID, dataOptional bool) *jsonschema.Schema {
+func request(id, event, data *jsonschema.Schema, needsID, dataOptional bool) *jsonschema.Schema {
 	s := &jsonschema.Schema{Type: []string{"object"}, Properties: []jsonschema.Property{
 		{Name: "event", Schema: event},
-		{Name: "id", Schema: eventIDSchema},
+		{Name: "id", Schema: id},
 		{Name: "data", Schema: data},
 	}, Required: []string{"event"}}
 	if needsID {
@@ -484,7 +694,7 @@ func request(event, data *jsonschema.Schema, needsID, dataOptional bool) *jsonsc
 // acceptsEmptyObject reports whether {} surely passes s: an object schema
 // that requires nothing and asks nothing more of the object itself.
 func acceptsEmptyObject(s *jsonschema.Schema, defs map[string]*jsonschema.Schema) bool {
-	if name, ok := strings.CutPrefix(s.Ref, "#/components/schemas/"); ok {
+	if name, ok := strings.CutPrefix(s.Ref, schemaPrefix); ok {
 		s = defs[name]
 	}
 	if s == nil || len(s.Type) != 1 || s.Type[0] != "object" || len(s.Required) > 0 || s.Not != nil ||

@@ -1,7 +1,7 @@
 package ws_test
 
 // The document of a router is also kept in testdata/asyncapi/router.json,
-// where the AsyncAPI parser checks it (internal/asyncapicheck).
+// where the AsyncAPI parser checks it (e2e/asyncapicheck).
 
 import (
 	"bytes"
@@ -103,6 +103,18 @@ func newTestValidator(t *testing.T, tag string, ok func(string) bool) *validator
 	return v
 }
 
+// payload returns the schema of the message at pointer, its $ref followed:
+// every payload is a named schema.
+func payload(t *testing.T, doc any, pointer string) any {
+	t.Helper()
+	p, ok := at(t, doc, pointer+"/payload").(map[string]any)
+	ref, _ := p["$ref"].(string)
+	if !ok || len(p) != 1 || !strings.HasPrefix(ref, "#/components/schemas/") {
+		t.Fatalf("%s: payload %v, want a $ref to a named schema", pointer, p)
+	}
+	return at(t, doc, ref)
+}
+
 // checkRefs fails the test for every $ref in v that leads nowhere in doc.
 func checkRefs(t *testing.T, doc, v any) {
 	t.Helper()
@@ -155,7 +167,7 @@ func TestAsyncAPICallback(t *testing.T) {
 	v := document(t, doc)
 
 	wantJSON(t, "head", map[string]any{"asyncapi": v["asyncapi"], "info": v["info"], "defaultContentType": v["defaultContentType"]},
-		`{"asyncapi":"3.1.0","info":{"title":"Chat","version":"1.0.0","description":"A chat."},"defaultContentType":"application/json"}`)
+		`{"asyncapi":"3.0.0","info":{"title":"Chat","version":"1.0.0","description":"A chat."},"defaultContentType":"application/json"}`)
 	wantJSON(t, "operation", at(t, v, "#/operations/chat.receive"), `{
 		"action":"receive","channel":{"$ref":"#/channels/chat"},
 		"summary":"Every message is answered with one reply, in order.",
@@ -169,24 +181,25 @@ func TestAsyncAPICallback(t *testing.T) {
 	// second one takes a pointer to it).
 	wantJSON(t, "request", at(t, v, "#/channels/chat/messages/request/payload"), `{"$ref":"#/components/schemas/apiChatRequest"}`)
 	wantJSON(t, "request pointer", at(t, v, "#/channels/rooms.room.rest/messages/request/payload"), `{"$ref":"#/components/schemas/apiChatRequest"}`)
-	wantJSON(t, "request schema", at(t, v, "#/components/schemas/apiChatRequest"), `{"type":"object","properties":{
+	wantJSON(t, "request schema", at(t, v, "#/components/schemas/apiChatRequest"), `{"title":"apiChatRequest","type":"object","properties":{
 		"message":{"type":"string","minLength":1,"maxLength":500},
 		"user":{"type":"string","minLength":1,"maxLength":32}},"required":["message","user"]}`)
-	wantJSON(t, "reply", at(t, v, "#/channels/chat/messages/reply/payload"), `{"type":"object","properties":{
+	wantJSON(t, "reply", payload(t, v, "#/channels/chat/messages/reply"), `{"title":"ChatReply","type":"object","properties":{
 		"statusCode":{"const":200},"body":{"$ref":"#/components/schemas/apiChatResponse"}},"required":["statusCode","body"]}`)
-	wantJSON(t, "reply schema", at(t, v, "#/components/schemas/apiChatResponse"), `{"type":"object","properties":{
+	wantJSON(t, "reply schema", at(t, v, "#/components/schemas/apiChatResponse"), `{"title":"apiChatResponse","type":"object","properties":{
 		"message":{"type":"string"},"user":{"type":"string"}},"required":["message","user"]}`)
 	// A ws.StatusEnvelope picks its status, and NoContent sends a null body.
-	wantJSON(t, "envelope reply", at(t, v, "#/channels/rooms.room.rest/messages/reply/payload"), `{"type":"object","properties":{
+	wantJSON(t, "envelope reply", payload(t, v, "#/channels/rooms.room.rest/messages/reply"), `{"title":"RoomsRoomRestReply","type":"object","properties":{
 		"statusCode":{"description":"An HTTP status code, chosen by the handler.","type":"integer"},
 		"body":{"anyOf":[{"$ref":"#/components/schemas/apiChatResponse"},{"type":"null"}]}},"required":["statusCode","body"]}`)
-	wantJSON(t, "400", at(t, v, "#/channels/chat/messages/badRequest/payload"), `{"type":"object","properties":{
+	wantJSON(t, "400", payload(t, v, "#/channels/chat/messages/badRequest"), `{"title":"ChatBadRequest","type":"object","properties":{
 		"statusCode":{"const":400},"body":{"$ref":"#/components/schemas/ErrorList"}},"required":["statusCode","body"]}`)
-	wantJSON(t, "500", at(t, v, "#/channels/chat/messages/internalError/payload/properties/statusCode"), `{"const":500}`)
-	wantJSON(t, "errorList", at(t, v, "#/components/schemas/ErrorList"), `{"type":"object","properties":{"errorList":{
-		"type":["array","null"],"items":{"type":"object","properties":{
-			"loc":{"type":["array","null"],"items":{}},"type":{"type":"string"},"msg":{"type":"string"}},
-		"required":["loc","type","msg"]}}},"required":["errorList"]}`)
+	wantJSON(t, "500", at(t, payload(t, v, "#/channels/chat/messages/internalError"), "#/properties/statusCode"), `{"const":500}`)
+	wantJSON(t, "errorList", at(t, v, "#/components/schemas/ErrorList"), `{"title":"ErrorList","type":"object","properties":{"errorList":{
+		"type":["array","null"],"items":{"$ref":"#/components/schemas/ErrorDetail"}}},"required":["errorList"]}`)
+	wantJSON(t, "errorDetail", at(t, v, "#/components/schemas/ErrorDetail"), `{"title":"ErrorDetail","type":"object","properties":{
+		"loc":{"type":["array","null"],"items":{}},"type":{"type":"string"},"msg":{"type":"string"}},
+		"required":["loc","type","msg"]}`)
 	wantJSON(t, "parameters", at(t, v, "#/channels/rooms.room.rest"), jsonOf(t, map[string]any{
 		"address":    "/rooms/{room}/{rest}",
 		"messages":   at(t, v, "#/channels/rooms.room.rest/messages"),
@@ -212,7 +225,7 @@ func TestAsyncAPIUsesTheEndpointsValidator(t *testing.T) {
 	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Nick", Version: "1"})
 	doc.Add("/nick", ws.Callback(nil, func(ctx context.Context, in nickRequest) (string, error) { return "", nil }, nil, ws.WithValidator(v)))
 	got := document(t, doc)
-	wantJSON(t, "request", at(t, got, "#/components/schemas/nickRequest"), `{"type":"object","properties":{
+	wantJSON(t, "request", at(t, got, "#/components/schemas/nickRequest"), `{"title":"nickRequest","type":"object","properties":{
 		"nick":{"type":"string","x-validate":"nickname"}},"required":["nick"]}`)
 }
 
@@ -243,7 +256,7 @@ func TestAsyncAPIRouter(t *testing.T) {
 	}
 
 	v := document(t, doc)
-	const id = `"id":{"description":"Chosen by the client; echoed in the reply.","type":["string","number"]}`
+	const id = `"id":{"$ref":"#/components/schemas/EventID"}`
 	const correlation = `"correlationId":{"description":"A reply, or a stream item, carries the id of its request.","location":"$message.payload#/id"}`
 	wantJSON(t, "send", at(t, v, "#/operations/ws.chat.send"), `{"action":"receive","channel":{"$ref":"#/channels/ws"},
 		"messages":[{"$ref":"#/channels/ws/messages/chat.send"}],
@@ -252,41 +265,44 @@ func TestAsyncAPIRouter(t *testing.T) {
 			{"$ref":"#/channels/ws/messages/badRequest"},
 			{"$ref":"#/channels/ws/messages/internalError"}]}}`)
 	wantJSON(t, "send message", at(t, v, "#/channels/ws/messages/chat.send"), `{"name":"chat.send","summary":"The chat.send event.",
-		"payload":{"type":"object","properties":{"event":{"const":"chat.send"},`+id+`,
-			"data":{"$ref":"#/components/schemas/apiChatRequest"}},"required":["event","data"]},`+correlation+`}`)
-	wantJSON(t, "send reply", at(t, v, "#/channels/ws/messages/chat.send.reply/payload"), `{"type":"object","properties":{`+id+`,
+		"payload":{"$ref":"#/components/schemas/ChatSendRequest"},`+correlation+`}`)
+	wantJSON(t, "id", at(t, v, "#/components/schemas/EventID"), `{"title":"EventID","description":"Chosen by the client; echoed in the reply.","type":["string","number"]}`)
+	wantJSON(t, "send request", at(t, v, "#/components/schemas/ChatSendRequest"), `{"title":"ChatSendRequest","type":"object","properties":{
+		"event":{"const":"chat.send"},`+id+`,"data":{"$ref":"#/components/schemas/apiChatRequest"}},"required":["event","data"]}`)
+	wantJSON(t, "send reply", payload(t, v, "#/channels/ws/messages/chat.send.reply"), `{"title":"ChatSendReply","type":"object","properties":{`+id+`,
 		"event":{"const":"chat.send"},"statusCode":{"const":200},
 		"body":{"$ref":"#/components/schemas/apiChatResponse"}},"required":["event","statusCode","body"]}`)
 	// An absent data counts as {}: optional when {} is a valid request.
-	wantJSON(t, "history message", at(t, v, "#/channels/ws/messages/chat.history/payload/required"), `["event"]`)
-	wantJSON(t, "history reply", at(t, v, "#/channels/ws/messages/chat.history.reply/payload/properties"), `{`+id+`,
+	wantJSON(t, "history message", at(t, payload(t, v, "#/channels/ws/messages/chat.history"), "#/required"), `["event"]`)
+	wantJSON(t, "history reply", at(t, payload(t, v, "#/channels/ws/messages/chat.history.reply"), "#/properties"), `{`+id+`,
 		"event":{"const":"chat.history"},
 		"statusCode":{"description":"An HTTP status code, chosen by the handler.","type":"integer"},
 		"body":{"anyOf":[{"type":["array","null"],"items":{"$ref":"#/components/schemas/apiChatResponse"}},{"type":"null"}]}}`)
 	// A stream needs an id; items, then one final reply with a null body.
-	wantJSON(t, "watch message", at(t, v, "#/channels/ws/messages/chat.watch/payload/required"), `["event","id","data"]`)
+	wantJSON(t, "watch message", at(t, payload(t, v, "#/channels/ws/messages/chat.watch"), "#/required"), `["event","id","data"]`)
 	wantJSON(t, "watch", at(t, v, "#/operations/ws.chat.watch/reply/messages"), `[
 		{"$ref":"#/channels/ws/messages/chat.watch.item"},
 		{"$ref":"#/channels/ws/messages/chat.watch.end"},
 		{"$ref":"#/channels/ws/messages/tooManyStreams"},
 		{"$ref":"#/channels/ws/messages/badRequest"},
 		{"$ref":"#/channels/ws/messages/internalError"}]`)
-	wantJSON(t, "watch item", at(t, v, "#/channels/ws/messages/chat.watch.item/payload"), `{"type":"object","properties":{`+id+`,
+	wantJSON(t, "watch item", payload(t, v, "#/channels/ws/messages/chat.watch.item"), `{"title":"ChatWatchItem","type":"object","properties":{`+id+`,
 		"event":{"const":"chat.watch"},"statusCode":{"const":200},
 		"body":{"$ref":"#/components/schemas/apiChatResponse"},"more":{"const":true}},"required":["event","statusCode","body","more"]}`)
-	wantJSON(t, "watch end", at(t, v, "#/channels/ws/messages/chat.watch.end/payload/properties/body"), `{"type":"null"}`)
-	wantJSON(t, "429", at(t, v, "#/channels/ws/messages/tooManyStreams/payload/properties/statusCode"), `{"const":429}`)
+	wantJSON(t, "watch end", at(t, payload(t, v, "#/channels/ws/messages/chat.watch.end"), "#/properties/body"), `{"type":"null"}`)
+	wantJSON(t, "429", at(t, payload(t, v, "#/channels/ws/messages/tooManyStreams"), "#/properties/statusCode"), `{"const":429}`)
 	wantJSON(t, "cancel", at(t, v, "#/operations/ws.cancel"), `{"action":"receive","channel":{"$ref":"#/channels/ws"},
 		"messages":[{"$ref":"#/channels/ws/messages/cancel"}]}`)
-	wantJSON(t, "cancel message", at(t, v, "#/channels/ws/messages/cancel/payload"), `{"type":"object","properties":{
+	wantJSON(t, "cancel message", payload(t, v, "#/channels/ws/messages/cancel"), `{"title":"CancelRequest","type":"object","properties":{
 		"event":{"const":"$cancel"},`+id+`},"required":["event","id"]}`)
 	wantJSON(t, "push", at(t, v, "#/operations/ws.chat.message"), `{"action":"send","channel":{"$ref":"#/channels/ws"},
 		"messages":[{"$ref":"#/channels/ws/messages/chat.message"}]}`)
 	wantJSON(t, "push message", at(t, v, "#/channels/ws/messages/chat.message"), `{"name":"chat.message","summary":"The chat.message event, sent by the server.",
-		"payload":{"type":"object","properties":{"event":{"const":"chat.message"},"statusCode":{"const":200},
-		"body":{"$ref":"#/components/schemas/apiChatResponse"}},"required":["event","statusCode","body"]}}`)
+		"payload":{"$ref":"#/components/schemas/ChatMessagePush"}}`)
+	wantJSON(t, "push", at(t, v, "#/components/schemas/ChatMessagePush"), `{"title":"ChatMessagePush","type":"object","properties":{"event":{"const":"chat.message"},"statusCode":{"const":200},
+		"body":{"$ref":"#/components/schemas/apiChatResponse"}},"required":["event","statusCode","body"]}`)
 	// An error reply carries the event and id when they could be read.
-	wantJSON(t, "router 400", at(t, v, "#/channels/ws/messages/badRequest/payload"), `{"type":"object","properties":{`+id+`,
+	wantJSON(t, "router 400", payload(t, v, "#/channels/ws/messages/badRequest"), `{"title":"BadRequest","type":"object","properties":{`+id+`,
 		"event":{"type":"string"},"statusCode":{"const":400},"body":{"$ref":"#/components/schemas/ErrorList"}},"required":["statusCode","body"]}`)
 }
 
@@ -367,6 +383,7 @@ func TestAsyncAPIPanics(t *testing.T) {
 	for name, fn := range map[string]func(){
 		"no title":   func() { ws.NewAsyncAPI(ws.APIInfo{Version: "1"}) },
 		"no version": func() { ws.NewAsyncAPI(ws.APIInfo{Title: "x"}) },
+		"AsyncAPI 2": func() { ws.NewAsyncAPI(ws.APIInfo{Title: "x", Version: "1", AsyncAPI: "2.6.0"}) },
 		"no handler": func() { ws.NewAsyncAPI(ws.APIInfo{Title: "x", Version: "1"}).Add("/x", nil) },
 		"no path":    func() { ws.NewAsyncAPI(ws.APIInfo{Title: "x", Version: "1"}).Add("chat", h) },
 	} {
@@ -379,5 +396,112 @@ func TestAsyncAPIPanics(t *testing.T) {
 			}()
 			fn()
 		}()
+	}
+}
+
+// The document is AsyncAPI 3.0.0 unless the caller asks for 3.1.0; the
+// two say the same but for the label.
+func TestAsyncAPIVersion(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ asked, want string }{{"", "3.0.0"}, {"3.0.0", "3.0.0"}, {"3.1.0", "3.1.0"}} {
+		doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0", AsyncAPI: tt.asked})
+		doc.Add("/ws", chatRouter())
+		if got := document(t, doc)["asyncapi"]; got != tt.want {
+			t.Errorf("AsyncAPI %q: the document says %v, want %s", tt.asked, got, tt.want)
+		}
+		golden, err := os.ReadFile(routerGolden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Replace(strings.Replace(string(golden), `"Chat router"`, `"Chat"`, 1), `"asyncapi": "3.0.0"`, `"asyncapi": "`+tt.want+`"`, 1)
+		if string(got)+"\n" != want {
+			t.Errorf("AsyncAPI %q: the document differs from %s by more than its label", tt.asked, routerGolden)
+		}
+	}
+}
+
+// Types whose names clash in the schemas; the names are in package scope
+// so that the definitions take them.
+type (
+	ChatSendReply struct {
+		Text string `json:"text"`
+	}
+	BadRequest struct {
+		Why string `json:"why" validate:"required"`
+	}
+	Ws struct {
+		N int `json:"n" validate:"oneof=1 2"`
+	}
+	TagInput struct{ N int }
+) // and Tag, of validate_test.go
+
+// TestAsyncAPISchemaNames: every message's payload is a named schema, and
+// the names that clash (without case and punctuation) are numbered in a
+// fixed order: channels, then Go types (their own names before the ones
+// made from them), then the messages as endpoints and events were added;
+// the schemas inside them last.
+func TestAsyncAPISchemaNames(t *testing.T) {
+	t.Parallel()
+	build := func() *ws.AsyncAPI {
+		r := ws.NewRouter()
+		// chat.send's reply body is a Go type named like its envelope.
+		ws.On(r, "chat.send", func(ctx context.Context, in Tag) (ChatSendReply, error) { return ChatSendReply{}, nil })
+		// chat_send makes the same names as chat.send.
+		ws.On(r, "chat_send", func(ctx context.Context, in BadRequest) (Tag, error) { return Tag{}, nil })
+		// cancel's request is named like $cancel's, which comes later.
+		ws.Stream(r, "cancel", func(ctx context.Context, in Ws, send func(TagInput) error) error { return nil })
+		ws.Emits[struct{ Who struct{ Name string } }](r, "chat.send")
+		doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Names", Version: "1"})
+		doc.Add("/ws", r)
+		doc.Add("/chat", ws.Callback(nil, func(ctx context.Context, in []Tag) (int, error) { return 0, nil }, nil))
+		return doc
+	}
+	doc := build()
+	v := document(t, doc)
+	titles := map[string]any{}
+	for k, s := range at(t, v, "#/components/schemas").(map[string]any) {
+		titles[k] = s.(map[string]any)["title"]
+	}
+	wantJSON(t, "names", titles, `{
+		"BadRequest":"BadRequest", "ChatSendReply":"ChatSendReply", "ErrorDetail":"ErrorDetail", "ErrorList":"ErrorList",
+		"TagInput":"TagInput", "Tag-Input":"TagInput2", "Tag-Output":"TagOutput", "Tag-Unvalidated":"TagUnvalidated", "Ws":"Ws2",
+		"ChatSendRequest":"ChatSendRequest", "ChatSendReply2":"ChatSendReply2",
+		"ChatSendRequest2":"ChatSendRequest2", "ChatSendReply3":"ChatSendReply3",
+		"CancelRequest":"CancelRequest", "CancelItem":"CancelItem", "CancelEnd":"CancelEnd",
+		"EventID":"EventID", "BadRequest2":"BadRequest2", "InternalError":"InternalError", "TooManyStreams":"TooManyStreams", "CancelRequest2":"CancelRequest2",
+		"ChatSendPush":"ChatSendPush",
+		"ChatRequest":"ChatRequest", "ChatReply":"ChatReply", "ChatBadRequest":"ChatBadRequest", "ChatInternalError":"ChatInternalError"}`)
+	for msg, want := range map[string]string{
+		"ws/messages/chat.send":       "ChatSendRequest",
+		"ws/messages/chat.send.reply": "ChatSendReply2",
+		"ws/messages/chat_send":       "ChatSendRequest2",
+		"ws/messages/chat_send.reply": "ChatSendReply3",
+		"ws/messages/cancel_2":        "CancelRequest2",
+		"ws/messages/cancel":          "CancelRequest",
+		"ws/messages/badRequest":      "BadRequest2",
+		"ws/messages/chat.send_2":     "ChatSendPush",
+		"chat/messages/request":       "ChatRequest",
+		"chat/messages/reply":         "ChatReply",
+		"chat/messages/internalError": "ChatInternalError",
+		"ws/messages/cancel.item":     "CancelItem",
+		"ws/messages/cancel.end":      "CancelEnd",
+		"ws/messages/tooManyStreams":  "TooManyStreams",
+		"ws/messages/internalError":   "InternalError",
+		"chat/messages/badRequest":    "ChatBadRequest",
+	} {
+		wantJSON(t, msg, at(t, v, "#/channels/"+msg+"/payload"), `{"$ref":"#/components/schemas/`+want+`"}`)
+	}
+	// Anonymous structs and enums are named after where they are.
+	wantJSON(t, "push body", at(t, v, "#/components/schemas/ChatSendPush/properties/body"),
+		`{"title":"ChatSendPushBody","type":"object","properties":{"Who":{"title":"ChatSendPushBodyWho","type":"object",
+		"properties":{"Name":{"type":"string"}},"required":["Name"]}},"required":["Who"]}`)
+	wantJSON(t, "enum", at(t, v, "#/components/schemas/Ws/properties/n"), `{"title":"Ws2N","type":"integer","enum":[1,2]}`)
+	// The same endpoints give the same names, and the same bytes.
+	if a, b := jsonOf(t, doc), jsonOf(t, build()); a != b {
+		t.Errorf("two documents of the same endpoints differ:\n%s\n%s", a, b)
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 
 	"github.com/cafeto-go/ws"
 )
@@ -21,7 +23,9 @@ type NoteReply struct {
 }
 
 // An AsyncAPI document describes the endpoints: serve it next to them.
-// The request's schema follows its validate tags.
+// The request's schema follows its validate tags. Every schema has a name,
+// which code generators give the type they make of it: the Go type's, or
+// one made from the channel (or the event) and the message's role.
 func ExampleNewAsyncAPI() {
 	chat := ws.Callback(nil, func(ctx context.Context, in NoteRequest) (NoteReply, error) {
 		return NoteReply{Text: in.Text}, nil
@@ -48,10 +52,12 @@ func ExampleNewAsyncAPI() {
 	}
 	json.Unmarshal(raw, &v)
 	fmt.Println(v.AsyncAPI)
+	fmt.Println(slices.Sorted(maps.Keys(v.Components.Schemas)))
 	fmt.Println(string(v.Components.Schemas["NoteRequest"]))
 	// Output:
-	// 3.1.0
-	// {"type":"object","properties":{"text":{"type":"string","minLength":1,"maxLength":500},"room":{"type":"string","enum":["","lobby","games"]}},"required":["text"]}
+	// 3.0.0
+	// [ChatBadRequest ChatInternalError ChatReply ErrorDetail ErrorList NoteReply NoteRequest]
+	// {"title":"NoteRequest","type":"object","properties":{"text":{"type":"string","minLength":1,"maxLength":500},"room":{"title":"NoteRequestRoom","type":"string","enum":["","lobby","games"]}},"required":["text"]}
 }
 
 // The document, the page that describes it with a console, and the
@@ -73,4 +79,19 @@ func ExampleDocsPage() {
 	mux.Handle("GET /ws", events)
 	mux.Handle("GET /asyncapi.json", doc)     // the document
 	mux.Handle("GET /docs", ws.DocsPage(doc)) // the page
+}
+
+// The document is AsyncAPI 3.0.0, which the code generators in use read;
+// APIInfo.AsyncAPI asks for 3.1.0, which says the same.
+func ExampleAPIInfo() {
+	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0", AsyncAPI: "3.1.0"})
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var v struct{ AsyncAPI string }
+	json.Unmarshal(raw, &v)
+	fmt.Println(v.AsyncAPI)
+	// Output: 3.1.0
 }

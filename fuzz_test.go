@@ -56,15 +56,16 @@ var fuzzValidate = validator.New(validator.WithRequiredStructEnabled())
 // fuzzConn is one client connection reused across fuzz inputs, and
 // reopened when an input closes it.
 type fuzzConn struct {
-	url string
-	c   *websocket.Conn
+	url  string
+	opts *websocket.DialOptions // nil: the defaults
+	c    *websocket.Conn
 }
 
 func (fc *fuzzConn) get(t *testing.T) *websocket.Conn {
 	if fc.c == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), relTimeout)
 		defer cancel()
-		c, _, err := websocket.Dial(ctx, fc.url, nil)
+		c, _, err := websocket.Dial(ctx, fc.url, fc.opts)
 		if err != nil {
 			t.Fatalf("dial: %v", err)
 		}
@@ -356,7 +357,7 @@ func FuzzFrames(f *testing.F) {
 				if !fr.fin || !json.Valid(fr.payload) {
 					t.Fatalf("reply is not one whole JSON text frame: %q", fr.payload)
 				}
-				var env relEnvelope
+				var env ws.StatusEnvelope[json.RawMessage]
 				json.Unmarshal(fr.payload, &env)
 				if env.StatusCode != 200 && env.StatusCode != 400 {
 					t.Fatalf("reply %s", fr.payload)

@@ -140,10 +140,7 @@ func loadClient(ctx context.Context, c *websocket.Conn, client, n int) error {
 		if err != nil {
 			return fmt.Errorf("client %d, reply %d: %w", client, id, err)
 		}
-		var env struct {
-			StatusCode int     `json:"statusCode"`
-			Body       relResp `json:"body"`
-		}
+		var env ws.StatusEnvelope[relResp]
 		if err := json.Unmarshal(data, &env); err != nil {
 			return fmt.Errorf("client %d, reply %d: %q: %w", client, id, data, err)
 		}

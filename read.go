@@ -324,8 +324,12 @@ func (c *Conn) readMessage(ctx context.Context) (*buffer, error) {
 // unmasked frame, a reserved opcode or RSV bit, an oversized or fragmented
 // control frame, an invalid close code, a stray continuation) is closed with
 // 1002: coder/websocket has sent that close frame already, except for an
-// unmasked frame, where it sends none.
+// unmasked frame, where it sends none. A peer's close frame whose reason is
+// not valid UTF-8 has been answered with 1007 (see [transport.Write]).
 func (c *Conn) readFailed(err error) error {
+	if why := invalidReasonEnd(err); why != nil && c.tr != nil {
+		return c.ended(why)
+	}
 	var ne net.Error
 	switch {
 	case CloseStatus(err) != -1, errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),

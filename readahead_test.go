@@ -317,11 +317,9 @@ func TestReadAheadBudget(t *testing.T) {
 							rc.nc.Write(rawFrame{fin: true, op: opPong, payload: f.payload, masked: true}.bytes())
 						}
 					case opText:
-						var env relEnvelope
-						var r relResp
+						var env ws.StatusEnvelope[relResp]
 						json.Unmarshal(f.payload, &env)
-						json.Unmarshal(env.Body, &r)
-						replies <- r.ID
+						replies <- env.Body.ID
 					case opClose:
 						closed <- int(f.payload[0])<<8 | int(f.payload[1])
 						return
@@ -462,11 +460,9 @@ func TestRepliesBeforePeerClose(t *testing.T) {
 			}
 			break
 		}
-		var env relEnvelope
-		var r relResp
+		var env ws.StatusEnvelope[relResp]
 		json.Unmarshal(f.payload, &env)
-		json.Unmarshal(env.Body, &r)
-		if f.op != opText || r.ID != i {
+		if f.op != opText || env.Body.ID != i {
 			t.Fatalf("frame %d: %x %s, want the reply to message %d", i, f.op, f.payload, i)
 		}
 	}

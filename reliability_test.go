@@ -53,12 +53,6 @@ type relResp struct {
 	Echo string `json:"echo"`
 }
 
-// relEnvelope is a reply as the client sees it.
-type relEnvelope struct {
-	StatusCode int             `json:"statusCode"`
-	Body       json.RawMessage `json:"body"`
-}
-
 type relErrorList struct {
 	ErrorList []struct {
 		Loc  []any  `json:"loc"`
@@ -181,7 +175,7 @@ func relWrite(t testing.TB, c *websocket.Conn, typ websocket.MessageType, msg []
 
 // relRead reads one reply: a text frame holding an envelope. Error replies
 // are scanned for leaked internals.
-func relRead(t testing.TB, c *websocket.Conn) relEnvelope {
+func relRead(t testing.TB, c *websocket.Conn) ws.StatusEnvelope[json.RawMessage] {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), relTimeout)
 	defer cancel()
@@ -192,7 +186,7 @@ func relRead(t testing.TB, c *websocket.Conn) relEnvelope {
 	if typ != websocket.MessageText {
 		t.Fatalf("reply is a %v frame, want text", typ)
 	}
-	var env relEnvelope
+	var env ws.StatusEnvelope[json.RawMessage]
 	if err := json.Unmarshal(data, &env); err != nil {
 		t.Fatalf("reply %q is not an envelope: %v", data, err)
 	}
@@ -222,7 +216,7 @@ func relTryRoundTrip(c *websocket.Conn, id int) error {
 	if err != nil {
 		return fmt.Errorf("reply to request %d: %w", id, err)
 	}
-	var env relEnvelope
+	var env ws.StatusEnvelope[json.RawMessage]
 	var body relResp
 	if json.Unmarshal(data, &env) != nil || json.Unmarshal(env.Body, &body) != nil || env.StatusCode != 200 || body.ID != id || body.Echo != "t"+strconv.Itoa(id) {
 		return fmt.Errorf("reply to request %d: %s", id, data)
@@ -252,7 +246,7 @@ func relCloseOf(t testing.TB, c *websocket.Conn) websocket.CloseError {
 
 // relBadRequest checks env is a 400 whose first error has type typ, and
 // that every entry has loc, type and msg.
-func relBadRequest(t testing.TB, env relEnvelope, typ string) {
+func relBadRequest(t testing.TB, env ws.StatusEnvelope[json.RawMessage], typ string) {
 	t.Helper()
 	if env.StatusCode != 400 {
 		t.Fatalf("status %d body %s, want 400", env.StatusCode, env.Body)
@@ -282,7 +276,7 @@ const relSecret = "s3cr3t-internal-detail"
 
 // relNoLeakReply scans an error reply for internals. An errorList can be
 // long and repetitive: each distinct text is scanned once.
-func relNoLeakReply(t testing.TB, env relEnvelope) {
+func relNoLeakReply(t testing.TB, env ws.StatusEnvelope[json.RawMessage]) {
 	t.Helper()
 	var list relErrorList
 	if json.Unmarshal(env.Body, &list) != nil || len(list.ErrorList) == 0 {
@@ -977,7 +971,7 @@ func TestConcurrentSendJSON(t *testing.T) {
 			t.Fatalf("frame %d is not whole JSON text: %.200q", total, data)
 		}
 		if bytes.HasPrefix(data, []byte(`{"statusCode":`)) {
-			var env relEnvelope
+			var env ws.StatusEnvelope[json.RawMessage]
 			var body relResp
 			json.Unmarshal(data, &env)
 			if err := json.Unmarshal(env.Body, &body); err != nil || env.StatusCode != 200 || body.ID != replies || body.Echo != "t"+strconv.Itoa(replies) {

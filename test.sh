@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test of every module in this repository, with the race
-# detector: the library, the example, the router tests, the NATS adapter, the
-# browser tests (which install Chromium with apt-get when it is missing) and
-# the benchmark module's own checks.
+# Runs every test of every module in this repository (docs/architecture.md
+# lists them), with the race detector: the library and its examples, the NATS
+# adapter, wsotel and its chat, the test module e2e (browser tests, which
+# install Chromium with apt-get when it is missing, and the TypeScript, JSON
+# Schema and AsyncAPI checks, which run npm ci) and the benchmark module's
+# own checks.
 #
 #   ./test.sh
 set -euo pipefail

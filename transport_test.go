@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/cafeto-go/ws"
 	"github.com/coder/websocket"
@@ -243,27 +242,62 @@ func TestCompressionAndSubprotocol(t *testing.T) {
 	}
 }
 
-// TestPeerCloseReasonNotEchoedInvalid: a peer's close reason that is not
-// valid UTF-8 does not come back in the server's close frame.
-func TestPeerCloseReasonNotEchoedInvalid(t *testing.T) {
+// TestPeerCloseReason: a peer's close frame whose reason is not valid
+// UTF-8 is answered with 1007 "invalid UTF-8" (RFC 6455 section 8.1: fail
+// the connection), not echoed; a valid reason is echoed as it came. The
+// error onDisconnect gets, which is the cause of the connection's context,
+// says what happened.
+func TestPeerCloseReason(t *testing.T) {
 	t.Parallel()
-	url, _ := countingServer(t, ws.Callback(nil, relEcho, nil))
-	rc := rawDial(t, url)
-	rc.write(t, rawFrame{fin: true, op: opClose, payload: []byte{0x0f, 0xa0, 0xff, 0xfe, 'x'}, masked: true}.bytes())
-	for {
+	type ended struct{ err, cause error }
+	done := make(chan ended, 1)
+	url := relServerFor(t, ws.Callback(nil, relEcho, func(ctx context.Context, c *ws.Conn, err error) {
+		done <- ended{err, context.Cause(c.Context())}
+	}))
+	invalid := append([]byte{0x03, 0xef}, "invalid UTF-8"...)
+	for _, tc := range []struct {
+		name    string
+		payload []byte // the peer's close frame
+		want    []byte // the server's
+		status  ws.StatusCode
+		text    string
+	}{
+		{"not UTF-8", []byte{0x0f, 0xa0, 0xff, 0xfe, 'x'}, invalid, ws.StatusInvalidPayload,
+			"ws: peer closed with 4000 and a reason that is not valid UTF-8 (close 1007 invalid UTF-8)"},
+		{"cut rune", append([]byte{0x03, 0xe8}, "₈"[:2]...), invalid, ws.StatusInvalidPayload,
+			"ws: peer closed with 1000 and a reason that is not valid UTF-8 (close 1007 invalid UTF-8)"},
+		{"continuation bytes", append([]byte{0x0b, 0xb8}, "😀"[2:]...), invalid, ws.StatusInvalidPayload,
+			"ws: peer closed with 3000 and a reason that is not valid UTF-8 (close 1007 invalid UTF-8)"},
+		{"UTF-8", append([]byte{0x0f, 0xa0}, "bye ₈∈中😀é"...), append([]byte{0x0f, 0xa0}, "bye ₈∈中😀é"...), 4000,
+			`failed to get reader: received close frame: status = StatusCode(4000) and reason = "bye ₈∈中😀é"`},
+		{"code only", []byte{0x0f, 0xa0}, []byte{0x0f, 0xa0}, 4000,
+			`failed to get reader: received close frame: status = StatusCode(4000) and reason = ""`},
+	} {
+		rc := rawDial(t, url)
+		rc.write(t, rawFrame{fin: true, op: opText, payload: []byte(`{"id":1,"text":"₈"}`), masked: true}.bytes())
+		if f, err := rc.readFrame(); err != nil || string(f.payload) != `{"statusCode":200,"body":{"id":1,"echo":"₈"}}` {
+			t.Fatalf("%s: reply %q, %v", tc.name, f.payload, err)
+		}
+		rc.write(t, rawFrame{fin: true, op: opClose, payload: tc.payload, masked: true}.bytes())
 		f, err := rc.readFrame()
 		if err != nil {
-			t.Fatalf("no close frame: %v", err)
+			t.Fatalf("%s: no close frame: %v", tc.name, err)
 		}
-		if f.op != opClose {
-			continue
+		if !f.fin || f.op != opClose || !bytes.Equal(f.payload, tc.want) {
+			t.Fatalf("%s: the server sent opcode %x, payload %q; want close %q", tc.name, f.op, f.payload, tc.want)
 		}
-		if len(f.payload) < 2 || f.payload[0] != 0x0f || f.payload[1] != 0xa0 {
-			t.Fatalf("close payload %x, want code 4000", f.payload)
+		if _, err := rc.readFrame(); err == nil {
+			t.Fatalf("%s: a frame after the close frame", tc.name)
 		}
-		if !utf8.Valid(f.payload[2:]) {
-			t.Fatalf("close reason %q is not valid UTF-8", f.payload[2:])
+		e := receive(t, "onDisconnect", done)
+		if e.err != e.cause {
+			t.Fatalf("%s: onDisconnect got %v, the context's cause is %v", tc.name, e.err, e.cause)
 		}
-		return
+		if got := ws.CloseStatus(e.err); got != tc.status {
+			t.Fatalf("%s: close status %d, want %d (%v)", tc.name, got, tc.status, e.err)
+		}
+		if e.err.Error() != tc.text {
+			t.Fatalf("%s: onDisconnect got %q, want %q", tc.name, e.err, tc.text)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package ws_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -12,7 +13,7 @@ import (
 // TestTypeScriptClient generates the TypeScript client of the router the
 // Router tests serve (router_test.go) and checks that it declares each
 // event with its data and reply, the stream with its items, and the push.
-// internal/tscheck compiles such a client and runs it against a server.
+// e2e/tscheck compiles such a client and runs it against a server.
 func TestTypeScriptClient(t *testing.T) {
 	t.Parallel()
 	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Router tests", Version: "0.1.0"})
@@ -42,5 +43,35 @@ func TestTypeScriptClient(t *testing.T) {
 	}
 	if want := `return new Client(channelURL("/chat/{room}", params, options), options);`; !strings.Contains(js, want) {
 		t.Errorf("client.js lacks %s", want)
+	}
+}
+
+// TestTypeScriptClientBothVersions: the client of a document is the same
+// whether it is written as AsyncAPI 3.0.0 or 3.1.0.
+func TestTypeScriptClientBothVersions(t *testing.T) {
+	t.Parallel()
+	var clients []*tsgen.Files
+	for _, version := range []string{"3.0.0", "3.1.0"} {
+		doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Router tests", Version: "0.1.0", AsyncAPI: version})
+		doc.Add("GET /chat/{room}", newRtRouter(newRtChat()))
+		doc.Add("/echo", ws.Callback(nil, func(ctx context.Context, in apiChatRequest) (apiChatResponse, error) { return apiChatResponse{}, nil }, nil))
+		raw, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(raw), `"asyncapi":"`+version+`"`) {
+			t.Fatalf("the document is not AsyncAPI %s", version)
+		}
+		files, err := tsgen.Generate(raw)
+		if err != nil {
+			t.Fatalf("AsyncAPI %s: %v", version, err)
+		}
+		if !strings.Contains(string(files.DTS), "export declare function connectChatRoom(") || !strings.Contains(string(files.DTS), "export type EchoClient = CallbackClient<apiChatRequest, apiChatResponse>;") {
+			t.Errorf("AsyncAPI %s: the client lacks connectChatRoom or EchoClient", version)
+		}
+		clients = append(clients, files)
+	}
+	if string(clients[0].JS) != string(clients[1].JS) || string(clients[0].DTS) != string(clients[1].DTS) {
+		t.Error("the clients of the 3.0.0 and 3.1.0 documents differ")
 	}
 }

@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -47,16 +48,25 @@ func (h *Hub) send(ctx context.Context, kind, name string, except *ws.Conn, v an
 	if err := h.checkName(kind, name); err != nil {
 		return err
 	}
-	frame, err := h.encode(ctx, v)
-	if err != nil {
-		return err
-	}
 	h.mu.RLock()
 	closed := h.closed
 	g := h.table(kind)[name]
+	var ex uint64
+	if c := h.clients[except]; c != nil && except != nil {
+		ex = c.serial
+	}
 	h.mu.RUnlock()
 	if closed {
 		return ErrClosed
+	}
+	frame, err := h.encode(ctx, v, ex)
+	if err != nil {
+		return err
+	}
+	if kind == kindRoom {
+		if limits, ok := h.historyOf(name); ok {
+			return h.sendHistory(ctx, g, name, frame, limits)
+		}
 	}
 	// A broker that fails does not keep the message from the members
 	// here: their delivery does not depend on it.
@@ -73,25 +83,60 @@ func (h *Hub) send(ctx context.Context, kind, name string, except *ws.Conn, v an
 		}
 	}
 	if g != nil {
-		g.deliver(&message{data: frame[headerLen:]}, except)
+		g.deliver(&message{data: frame[headerLen:]}, ex)
 	}
 	return perr
 }
 
-// A frame is what a hub publishes: a header naming the hub, then the
-// message as its members receive it.
+// sendHistory appends frame to the history of room, whose group here is g
+// (nil: no member here). Every member, on this hub too, receives it from
+// the history's subscription, with its offset; a message the history did
+// not take reaches nobody.
+func (h *Hub) sendHistory(ctx context.Context, g *group, room string, frame []byte, limits History) error {
+	payload := frame[headerLen:]
+	if len(payload) < 2 || payload[0] != '{' {
+		return fmt.Errorf("%w, not %.20s", ErrNotObject, payload)
+	}
+	subj := ""
+	if g != nil {
+		subj = g.subject
+	} else {
+		subj = subject(kindRoom, room)
+	}
+	if _, err := h.appendHistory(ctx, subj, frame, limits); err != nil {
+		return fmt.Errorf("hub: append %s: %w", subj, err)
+	}
+	return nil
+}
+
+// A frame is what a hub publishes: a header naming the hub and the
+// connection a BroadcastExcept leaves out (its serial, big-endian; 0:
+// none), then the message as its members receive it. A frame of version 1
+// has no serial.
 const (
-	frameVersion = 1
+	frameVersion = 2
 	nodeIDLen    = 16
-	headerLen    = 1 + nodeIDLen
+	headerLen    = 1 + nodeIDLen + 8
+	headerLenV1  = 1 + nodeIDLen
 )
+
+// parseFrame returns the parts of frame, and false if it is not a frame.
+func parseFrame(frame []byte) (node [nodeIDLen]byte, except uint64, payload []byte, ok bool) {
+	switch {
+	case len(frame) >= headerLen && frame[0] == frameVersion:
+		return [nodeIDLen]byte(frame[1:]), binary.BigEndian.Uint64(frame[1+nodeIDLen:]), frame[headerLen:], true
+	case len(frame) >= headerLenV1 && frame[0] == 1:
+		return [nodeIDLen]byte(frame[1:]), 0, frame[headerLenV1:], true
+	}
+	return node, 0, nil, false
+}
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // encode returns the frame of v: the header and v's JSON, in one
 // allocation that all recipients share and nobody modifies. A panic of v's
 // encoding methods is recovered, logged and returned as an error.
-func (h *Hub) encode(ctx context.Context, v any) (frame []byte, err error) {
+func (h *Hub) encode(ctx context.Context, v any, except uint64) (frame []byte, err error) {
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer func() {
 		if r := recover(); r != nil {
@@ -104,6 +149,9 @@ func (h *Hub) encode(ctx context.Context, v any) (frame []byte, err error) {
 	buf.Reset()
 	buf.WriteByte(frameVersion)
 	buf.Write(h.node[:])
+	var ex [8]byte
+	binary.BigEndian.PutUint64(ex[:], except)
+	buf.Write(ex[:])
 	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		return nil, fmt.Errorf("hub: encode: %w", err)
 	}
@@ -116,13 +164,14 @@ func (h *Hub) encode(ctx context.Context, v any) (frame []byte, err error) {
 // delivered already.
 func (h *Hub) receiver(g *group) func([]byte) {
 	return func(frame []byte) {
-		if len(frame) < headerLen || frame[0] != frameVersion {
+		node, _, payload, ok := parseFrame(frame)
+		if !ok {
 			h.logger.Error("hub: malformed message from the broker", "subject", g.subject, "len", len(frame))
 			return
 		}
-		if [nodeIDLen]byte(frame[1:headerLen]) == h.node {
+		if node == h.node {
 			return
 		}
-		g.deliver(&message{data: frame[headerLen:]}, nil)
+		g.deliver(&message{data: payload}, 0)
 	}
 }

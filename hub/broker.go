@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Broker carries messages between the hubs of an application's processes.
@@ -45,9 +46,18 @@ type Broker interface {
 // listener, or tests that stand in for several servers. Publish calls the
 // subscribers' functions before it returns. The zero value is ready to use;
 // a MemoryBroker is safe for concurrent use.
+//
+// MemoryBroker is also a [HistoryBroker]: it keeps the history of each
+// subject in memory, with an epoch drawn at random when the subject's
+// history is created, and offsets 1, 2, 3… Append gives the message to
+// the history's subscribers before it returns.
 type MemoryBroker struct {
 	mu   sync.RWMutex
 	subs map[string][]*memorySub // copied on write: Publish reads without holding mu
+
+	hmu       sync.Mutex
+	hist      map[string]*memoryHistory
+	lastSweep time.Time
 }
 
 type memorySub struct{ fn func([]byte) }

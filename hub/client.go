@@ -9,34 +9,45 @@ import (
 // client is a connection held by a hub: its bounded outbound queue, the
 // writer goroutine that drains it, and the groups it belongs to.
 type client struct {
-	h    *Hub
-	conn *ws.Conn
+	h      *Hub
+	conn   *ws.Conn
+	serial uint64 // tells the connection apart in a broadcast's except
 
-	mu    sync.Mutex
-	queue []*message // not yet written, at most h.queueSize
-	gone  bool       // dropped, or too slow: queue nothing more
+	mu     sync.Mutex
+	queue  []*message // not yet written, at most h.queueSize
+	replay []*message // written before the queue: what a recovery replays
+	gone   bool       // dropped, or too slow: queue nothing more
 
 	wake     chan struct{} // a message was queued into an empty queue
 	done     chan struct{} // closed by stop: the writer returns
 	stopOnce sync.Once
 
 	// Guarded by h.mu.
-	rooms map[string]*group
-	id    *group
+	rooms     map[string]*group
+	id        *group
+	recovered map[string]bool // rooms whose last Join recovered
+
+	// Guarded by h.smu.
+	resume       map[string]Position // of the resume parameter, not used yet
+	resumeParsed bool
 }
 
 func newClient(h *Hub, conn *ws.Conn) *client {
 	return &client{
-		h:    h,
-		conn: conn,
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
+		h:      h,
+		conn:   conn,
+		serial: h.serials.Add(1),
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
 	}
 }
 
 // message is one frame for many recipients: a pointer to it is 8 bytes of
 // a queue, a third of a slice.
-type message struct{ data []byte }
+type message struct {
+	data   []byte
+	offset uint64 // in its room's history; 0 without
+}
 
 // enqueue queues msg for the writer without blocking. A client whose queue
 // is full is too slow: it queues nothing more and is disconnected.
@@ -47,10 +58,7 @@ func (c *client) enqueue(msg *message) {
 		return
 	}
 	if len(c.queue) >= c.h.queueSize {
-		c.gone = true
-		c.queue = nil
-		c.mu.Unlock()
-		go c.h.tooSlow(c)
+		c.overflowLocked()
 		return
 	}
 	c.queue = append(c.queue, msg)
@@ -64,12 +72,50 @@ func (c *client) enqueue(msg *message) {
 	}
 }
 
+// overflowLocked gives c up as too slow; it is called with c.mu held and
+// releases it.
+func (c *client) overflowLocked() {
+	c.gone = true
+	c.queue = nil
+	c.replay = nil
+	c.mu.Unlock()
+	go c.h.tooSlow(c)
+}
+
+// overflow is overflowLocked for a caller that does not hold c.mu.
+func (c *client) overflow() {
+	c.mu.Lock()
+	if c.gone {
+		c.mu.Unlock()
+		return
+	}
+	c.overflowLocked()
+}
+
+// enqueueReplay queues msgs to be written before anything in the queue,
+// whatever their number: a recovery's $recover, replayed messages and
+// the live ones that arrived meanwhile.
+func (c *client) enqueueReplay(msgs []*message) {
+	c.mu.Lock()
+	if c.gone {
+		c.mu.Unlock()
+		return
+	}
+	c.replay = append(c.replay, msgs...)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
 // stop makes the writer return and drops what is queued.
 func (c *client) stop() {
 	c.stopOnce.Do(func() {
 		c.mu.Lock()
 		c.gone = true
 		c.queue = nil
+		c.replay = nil
 		c.mu.Unlock()
 		close(c.done)
 	})
@@ -100,7 +146,15 @@ func (c *client) run() {
 		}
 		for {
 			c.mu.Lock()
-			batch, c.queue = c.queue, batch[:0]
+			if len(c.replay) > 0 {
+				// A recovery's messages go first; the queue holds none of
+				// its room's.
+				batch = append(append(batch[:0], c.replay...), c.queue...)
+				clear(c.queue)
+				c.replay, c.queue = nil, c.queue[:0]
+			} else {
+				batch, c.queue = c.queue, batch[:0]
+			}
 			if len(batch) == 0 && cap(c.queue) > keepIdle {
 				c.queue = nil // idle: give a large array back
 			}
@@ -156,11 +210,26 @@ type group struct {
 	kind, name string
 	subject    string // with a broker only
 
+	// A room with history: its limits, and its name in JSON.
+	history  bool
+	limits   History
+	roomJSON []byte
+
 	mu      sync.Mutex
-	members []*client
+	members []member
 	index   map[*client]int // position in members
 
 	unsub func() error // guarded by Hub.smu
+}
+
+// member is a client in a group. In a room with history, a member that
+// recovers keeps the room's messages in pending until its replay is
+// queued, and is never given a message of an offset up to floor, which it
+// had or was replayed.
+type member struct {
+	c       *client
+	floor   uint64
+	pending *recovery
 }
 
 // newGroup returns the group kind/name; with a broker, it has its subject.
@@ -172,10 +241,11 @@ func newGroup(kind, name string, broker bool) *group {
 	return g
 }
 
-func (g *group) add(c *client) {
+// add adds c, recovering with rec if it is not nil.
+func (g *group) add(c *client, rec *recovery) {
 	g.mu.Lock()
 	g.index[c] = len(g.members)
-	g.members = append(g.members, c)
+	g.members = append(g.members, member{c: c, pending: rec})
 	g.mu.Unlock()
 }
 
@@ -190,9 +260,9 @@ func (g *group) remove(c *client) int {
 	last := len(g.members) - 1
 	if i != last {
 		g.members[i] = g.members[last]
-		g.index[g.members[i]] = i
+		g.index[g.members[i].c] = i
 	}
-	g.members[last] = nil
+	g.members[last] = member{}
 	g.members = g.members[:last]
 	delete(g.index, c)
 	return len(g.members)
@@ -211,13 +281,21 @@ func (g *group) clear() {
 	g.mu.Unlock()
 }
 
-// deliver queues msg for every member but except. Holding g.mu through
-// the loop gives every member of the group the same order of messages.
-func (g *group) deliver(msg *message, except *ws.Conn) {
+// deliver queues msg for every member but the client of serial except (0:
+// none). Holding g.mu through the loop gives every member of the group the
+// same order of messages.
+func (g *group) deliver(msg *message, except uint64) {
 	g.mu.Lock()
-	for _, c := range g.members {
-		if c.conn != except {
-			c.enqueue(msg)
+	for i := range g.members {
+		m := &g.members[i]
+		switch {
+		case m.c.serial == except:
+		case m.floor != 0 && msg.offset <= m.floor:
+			// Replayed already.
+		case m.pending != nil:
+			m.pending.hold(m.c, msg)
+		default:
+			m.c.enqueue(msg)
 		}
 	}
 	g.mu.Unlock()

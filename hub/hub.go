@@ -36,21 +36,64 @@
 //     reach each member in the order they were sent. On one hub, every
 //     member of a room sees the room's messages in the same order; across
 //     hubs, messages of different publishers may interleave differently.
-//   - Nothing is stored or replayed: a connection that joins after a
-//     broadcast does not get it, a connection dropped as too slow loses what
-//     was queued for it, and messages the broker loses (a NATS outage) are
-//     gone. Delivery is at-most-once; an application that needs every
-//     message sends sequence numbers and lets clients ask for what they
-//     missed.
-//   - The members on the publishing hub do not depend on the broker: when
-//     it refuses or fails a message, they still receive it, and the call
-//     returns the broker's error.
+//   - In rooms without history, nothing is stored or replayed: a
+//     connection that joins after a broadcast does not get it, a connection
+//     dropped as too slow loses what was queued for it, and messages the
+//     broker loses (a NATS outage) are gone. Delivery is at-most-once.
+//   - In those rooms, the members on the publishing hub do not depend on
+//     the broker: when it refuses or fails a message, they still receive
+//     it, and the call returns the broker's error.
+//   - Rooms with history are exact for a client that resumes: see below.
+//
+// # History and recovery
+//
+// [WithHistory] keeps the history of some rooms: the last [History].Size
+// messages of each, none older than its TTL. Every broadcast to such a room
+// gets an offset, increasing within the room, and the room has an epoch,
+// which changes whenever its history is lost (docs/protocol.md, "Rooms with
+// history"). Every push of the room carries them at its top level, beside
+// what the application sent:
+//
+//	{"event":"chat.message","statusCode":200,"body":{…},"room":"lobby","epoch":"k3f9Qx2a","offset":42}
+//
+// A client that reconnects, to this hub or another, names in the query
+// parameter resume of its URL the last position it saw of each room:
+// resume={"lobby":{"epoch":"k3f9Qx2a","offset":42}}, URL-encoded. When the
+// application joins it to such a room, [Hub.Join] queues for it, before
+// anything else of the room, a $recover push (status 200 and how many
+// messages follow, or 410 when the history no longer reaches back or the
+// epoch is another), the messages it missed, then the live ones: every
+// message once, in order, no gap and no duplicate between replay and live.
+// [Hub.Recovered] tells the application whether it did, to skip sending a
+// snapshot. A resume that does not parse is ignored for the rooms it cannot
+// parse; one longer than [MaxResumeLen] is ignored whole.
+//
+// How it works: Join adds the member in a recovering state, in which the
+// room's live messages are held for it (up to the queue's bound, else it
+// is too slow); it then reads the history after the client's offset, and
+// in one step queues the $recover, the replay and the held messages of
+// offsets above the replay's last, and makes the member live with that
+// offset as a floor: a message the history's subscription delivers later
+// with an offset up to the floor was replayed, and is dropped.
+//
+// Without a broker the history is in memory, and lost with the process
+// (clients then get 410: a new epoch). With a broker, the broker keeps it
+// and must be a [HistoryBroker]: natsbroker on NATS JetStream, where a
+// message acknowledged is in history even if its hub dies the next
+// instant. A broadcast to a room with history is appended to the history
+// first, and its members, on the publishing hub too, receive it from the
+// history's subscription, in the order of offsets; when the history refuses
+// it, nobody receives it and the call returns the error. A message
+// broadcast to such a room must encode as a JSON object ([ErrNotObject]).
+// A replay holds every message of the room after the client's offset, also
+// those a [Hub.BroadcastExcept] had left out for it.
 //
 // # Defaults
 //
 //   - broker: none, this process only ([WithBroker]);
 //   - queue: 256 messages per connection ([WithQueueSize]);
 //   - names: room names and ids of 1 to 256 bytes ([WithMaxNameLen]);
+//   - history: none ([WithHistory]);
 //   - logger: discards everything ([WithLogger]).
 //
 // # Names
@@ -69,10 +112,12 @@ package hub
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cafeto-go/ws"
 )
@@ -93,6 +138,9 @@ type config struct {
 	maxNameLen int
 	logger     *slog.Logger
 	tooSlow    func(*ws.Conn)
+
+	historyRooms    map[string]History
+	historyPrefixes []historyRule
 }
 
 // WithBroker carries broadcasts to the hubs of other processes through b,
@@ -149,6 +197,13 @@ type Hub struct {
 	logger     *slog.Logger
 	onTooSlow  func(*ws.Conn)  // nil: no hook
 	node       [nodeIDLen]byte // tells this hub's messages apart on the broker
+	serials    atomic.Uint64   // of clients, from 1
+
+	// hist keeps the history of the rooms WithHistory names: the broker,
+	// or a MemoryBroker of the hub's own. nil: no room has history.
+	hist            HistoryBroker
+	historyRooms    map[string]History
+	historyPrefixes []historyRule
 
 	// smu serializes the changes of membership, so that subscribing and
 	// unsubscribing at the broker happen in the order of the changes. It
@@ -177,6 +232,19 @@ func New(opts ...Option) *Hub {
 		rooms:      make(map[string]*group),
 		ids:        make(map[string]*group),
 		clients:    make(map[*ws.Conn]*client),
+
+		historyRooms:    cfg.historyRooms,
+		historyPrefixes: cfg.historyPrefixes,
+	}
+	if len(cfg.historyRooms) > 0 || len(cfg.historyPrefixes) > 0 {
+		switch b := cfg.broker.(type) {
+		case nil:
+			h.hist = new(MemoryBroker)
+		case HistoryBroker:
+			h.hist = b
+		default:
+			panic(fmt.Sprintf("hub: WithHistory needs a broker that keeps history (a HistoryBroker); %T is not one", b))
+		}
 	}
 	rand.Read(h.node[:])
 	return h
@@ -188,11 +256,24 @@ func New(opts ...Option) *Hub {
 // [ws.ErrClosed] when conn has ended, [ErrClosed] when the hub has, and
 // an error wrapping [ErrNameTooLong] or [ErrEmptyName] for a name the hub
 // does not take.
+//
+// In a room with history ([WithHistory]), when conn's resume parameter
+// names the room, Join recovers what conn missed before it returns: it
+// queues the $recover push, the messages conn missed and those that
+// arrived meanwhile, before anything else of the room (see the package
+// documentation); [Hub.Recovered] then tells whether conn recovered. An
+// error of the broker's history is returned, and conn is not added.
 func (h *Hub) Join(conn *ws.Conn, room string) error {
 	if err := h.checkName(kindRoom, room); err != nil {
 		return err
 	}
-	return h.add(conn, kindRoom, room)
+	h.smu.Lock()
+	c, g, rec, err := h.addLocked(conn, kindRoom, room)
+	h.smu.Unlock()
+	if err != nil || rec == nil {
+		return err
+	}
+	return h.resume(c, g, rec)
 }
 
 // Leave removes conn from room. The last member of a room on this hub
@@ -253,7 +334,8 @@ func (h *Hub) Identify(conn *ws.Conn, id string) error {
 	if id == "" {
 		return nil
 	}
-	return h.addLocked(conn, kindID, id)
+	_, _, _, err := h.addLocked(conn, kindID, id)
+	return err
 }
 
 // Count returns the number of connections in room on this hub. Members
@@ -311,23 +393,17 @@ func (h *Hub) Close() error {
 	return errors.Join(errs...)
 }
 
-// add adds conn to the group kind/name, subscribing to it at the broker if
-// it is new on this hub.
-func (h *Hub) add(conn *ws.Conn, kind, name string) error {
-	h.smu.Lock()
-	defer h.smu.Unlock()
-	return h.addLocked(conn, kind, name)
-}
-
-// addLocked is add with h.smu held.
-func (h *Hub) addLocked(conn *ws.Conn, kind, name string) error {
+// addLocked adds conn to the group kind/name, subscribing to it at the
+// broker if it is new on this hub; h.smu is held. In a room with history
+// that conn's resume parameter names, it returns the recovery to run.
+func (h *Hub) addLocked(conn *ws.Conn, kind, name string) (*client, *group, *recovery, error) {
 	if conn.Context().Err() != nil {
-		return ws.ErrClosed
+		return nil, nil, nil, ws.ErrClosed
 	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		return ErrClosed
+		return nil, nil, nil, ErrClosed
 	}
 	c := h.clients[conn]
 	if c == nil {
@@ -340,28 +416,52 @@ func (h *Hub) addLocked(conn *ws.Conn, kind, name string) error {
 	created := g == nil
 	if created {
 		g = newGroup(kind, name, h.broker != nil)
+		if kind == kindRoom {
+			g.limits, g.history = h.historyOf(name)
+		}
+		if g.history {
+			g.subject = subject(kind, name)
+			g.roomJSON, _ = json.Marshal(name)
+		}
 		table[name] = g
 	}
+	var rec *recovery
 	switch kind {
 	case kindRoom:
 		if c.rooms[name] == g {
 			h.mu.Unlock()
-			return nil
+			return c, g, nil, nil
 		}
 		if c.rooms == nil {
 			c.rooms = make(map[string]*group)
 		}
 		c.rooms[name] = g
+		delete(c.recovered, name)
+		if g.history {
+			if !c.resumeParsed {
+				c.resume, c.resumeParsed = parseResume(conn.Request(), h.maxNameLen), true
+			}
+			if p, ok := c.resume[name]; ok {
+				delete(c.resume, name) // once: a later Join starts afresh
+				rec = &recovery{after: p}
+			}
+		}
 	case kindID:
 		c.id = g
 	}
-	g.add(c)
+	g.add(c, rec)
 	h.mu.Unlock()
 
-	if !created || h.broker == nil {
-		return nil
+	if !created || (h.broker == nil && !g.history) {
+		return c, g, rec, nil
 	}
-	unsub, err := h.subscribe(g)
+	var unsub func() error
+	var err error
+	if g.history {
+		unsub, err = h.subscribeHistory(g)
+	} else {
+		unsub, err = h.subscribe(g)
+	}
 	if err != nil {
 		h.mu.Lock()
 		if c.id == g {
@@ -372,10 +472,10 @@ func (h *Hub) addLocked(conn *ws.Conn, kind, name string) error {
 		}
 		h.removeLocked(c, g)
 		h.mu.Unlock()
-		return fmt.Errorf("hub: subscribe %s: %w", g.subject, err)
+		return nil, nil, nil, fmt.Errorf("hub: subscribe %s: %w", g.subject, err)
 	}
 	g.unsub = unsub
-	return nil
+	return c, g, rec, nil
 }
 
 // removeLocked removes c from g, with h.mu held; the caller has unlinked g

@@ -37,7 +37,17 @@
 //
 // # Delivery
 //
-// NATS core is at-most-once, and so is this broker: nothing is stored.
+// NATS core is at-most-once, and so is [Broker]: nothing is stored. For
+// rooms that must not lose a message, [NewJetStream] returns a
+// [hub.HistoryBroker] that keeps their history in a JetStream stream, from
+// which a client that reconnects to any server recovers what it missed
+// (see [JetStream] and hub's "History and recovery"):
+//
+//	b, err := natsbroker.NewJetStream(ctx, nc, natsbroker.Stream{MaxPerRoom: 1000, MaxAge: time.Hour})
+//	...
+//	h := hub.New(hub.WithBroker(b), hub.WithHistory("*", hub.History{Size: 1000, TTL: time.Hour}))
+//
+// The rest of this section is about rooms without history.
 // Within that, a broadcast reaches each member once, and the messages of
 // one publisher arrive in order. When the connection to NATS is lost:
 //

@@ -2,6 +2,7 @@ package natsbroker_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http/httptest"
@@ -61,7 +62,7 @@ type event struct {
 
 // frame is an event, or the reply to the client's own message.
 type frame struct {
-	StatusCode int `json:"statusCode"`
+	ws.StatusEnvelope[json.RawMessage] // a reply; zero for an event
 	event
 }
 

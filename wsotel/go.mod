@@ -2,10 +2,12 @@ module github.com/cafeto-go/ws/wsotel
 
 go 1.25.0
 
+// Inside the repository the modules build against the checkout; a user of a
+// release gets the versions required below (RELEASING.md).
 replace github.com/cafeto-go/ws => ..
 
 require (
-	github.com/cafeto-go/ws v0.0.0-00010101000000-000000000000
+	github.com/cafeto-go/ws v0.1.0
 	github.com/coder/websocket v1.8.15
 	go.opentelemetry.io/otel v1.46.0
 	go.opentelemetry.io/otel/metric v1.46.0

@@ -10,6 +10,12 @@
 // The -in document is a file, "-" for standard input, or an http(s) URL,
 // such as the one a server serves with a [ws.AsyncAPI] handler.
 //
+// The document may come from a server that is not yours: each of its
+// strings is written as a JSON string literal or as comment text that
+// cannot end its comment, never as code; a schema named after a keyword
+// gets a "_" (delete is delete_); a channel address that is not a path on
+// the page's own origin ("//host/ws", "wss://host/ws") is refused.
+//
 // For a router at /ws with an event chat.send, a stream chat.watch and a
 // push chat.message, the module exports connectWs:
 //

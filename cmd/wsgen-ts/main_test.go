@@ -67,6 +67,10 @@ func TestRunFails(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`{"asyncapi":"2.6.0"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	offOrigin := filepath.Join(t.TempDir(), "off-origin.json")
+	if err := os.WriteFile(offOrigin, []byte(`{"asyncapi":"3.0.0","channels":{"chat":{"address":"//evil.example/ws"}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		args []string
 		code int
@@ -79,6 +83,7 @@ func TestRunFails(t *testing.T) {
 		{[]string{"-in", "missing.json"}, 1, "wsgen-ts: open missing.json"},
 		{[]string{"-in", bad}, 1, `AsyncAPI 3 document is needed, not version "2.6.0"`},
 		{[]string{"-in", srv.URL + "/asyncapi.json"}, 1, "404 Not Found"},
+		{[]string{"-in", offOrigin, "-out", t.TempDir()}, 1, `"#/channels/chat/address": the address "//evil.example/ws" is not a path`},
 	} {
 		var stderr bytes.Buffer
 		code := run(tt.args, strings.NewReader(""), &stderr)

@@ -23,7 +23,7 @@
 // every connection with 1001 (going away), and the page reconnects when it
 // is back.
 //
-// The app itself is in package chatapp; examples/chatnats serves it on
+// The app itself is in package chatapp; natsbroker/chatnats serves it on
 // several servers that share their rooms over NATS.
 package main
 

@@ -8,16 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cafeto-go/ws/wstest"
 	"github.com/coder/websocket"
 )
-
-type frame struct {
-	ID         json.RawMessage `json:"id"`
-	Event      string          `json:"event"`
-	StatusCode int             `json:"statusCode"`
-	Body       json.RawMessage `json:"body"`
-	More       bool            `json:"more"`
-}
 
 func TestEvents(t *testing.T) {
 	srv := httptest.NewServer(newMux())
@@ -32,13 +25,13 @@ func TestEvents(t *testing.T) {
 		t.Cleanup(func() { c.CloseNow() })
 		return c
 	}
-	read := func(c *websocket.Conn) frame {
+	read := func(c *websocket.Conn) wstest.Frame {
 		t.Helper()
 		_, b, err := c.Read(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var f frame
+		var f wstest.Frame
 		if err := json.Unmarshal(b, &f); err != nil {
 			t.Fatalf("%s: %v", b, err)
 		}

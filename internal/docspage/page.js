@@ -268,7 +268,7 @@ function ownTypes(s, depth) {
         }
         return "object";
       default:
-        return t;
+        return escapeHTML(t);
     }
   });
 }

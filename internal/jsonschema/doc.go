@@ -35,8 +35,9 @@
 //     refuses: {"not":{}}.
 //
 // A named struct type that is a root, is used in more than one place, or
-// is recursive becomes a definition, referenced with $ref (the caller
-// chooses the prefix); named slice, map and array types become one only
+// is recursive (or any named struct type, with Options.NameStructs)
+// becomes a definition, referenced with $ref (the caller chooses the
+// prefix); named slice, map and array types become one only
 // when recursive. Definitions take the Go type's name (type arguments after
 // underscores: Page_Item), qualified with the package's name (chat.Message)
 // only when two types share a name. One type may need more than one
@@ -120,7 +121,7 @@
 //
 // The schemas describe the messages the server means to read. Where
 // encoding/json or validator are laxer or stricter in ways a schema cannot
-// follow, they differ; internal/schemacheck measures each of these against
+// follow, they differ; e2e/schemacheck measures each of these against
 // a running server:
 //
 //   - encoding/json reads null for a non-nullable value (a string, number,

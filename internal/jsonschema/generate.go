@@ -48,6 +48,11 @@ type Options struct {
 	// knows the custom tags. The default is
 	// validator.New(validator.WithRequiredStructEnabled()).
 	Validator *validator.Validate
+
+	// NameStructs makes every named struct type a definition, also one
+	// used once, which is otherwise written in place: code generators then
+	// name its type after the Go type.
+	NameStructs bool
 }
 
 // Result holds the schemas of the roots, in order, and the definitions
@@ -94,6 +99,7 @@ type class struct {
 
 type gen struct {
 	prefix    string
+	allNamed  bool                // Options.NameStructs
 	v         *validator.Validate // the validator of the root being described
 	defs      map[key]*def
 	order     []*def
@@ -107,9 +113,9 @@ var defaultValidator = sync.OnceValue(func() *validator.Validate {
 })
 
 // Generate describes the root types with JSON Schema. A named struct type
-// that is a root, or is used in more than one place, or is recursive, is
-// described once in the result's Definitions and referenced with $ref;
-// other types are written in place. Definitions are named after their Go
+// that is a root, or is used in more than one place, or is recursive (or
+// any, with NameStructs), is described once in the result's Definitions
+// and referenced with $ref; other types are written in place. Definitions are named after their Go
 // type, qualified with the package name only when two types share a name,
 // and suffixed -Input, -Output or -Unvalidated when one type needs
 // different schemas for different uses (see the package documentation).
@@ -119,6 +125,7 @@ var defaultValidator = sync.OnceValue(func() *validator.Validate {
 func Generate(opts Options, roots ...Root) *Result {
 	g := &gen{
 		prefix:    opts.RefPrefix,
+		allNamed:  opts.NameStructs,
 		v:         opts.Validator,
 		defs:      map[key]*def{},
 		zeros:     map[zeroKey]zeroFailures{},
@@ -230,7 +237,7 @@ func (g *gen) finish(res *Result) {
 			root = root || d.root
 			recursive = recursive || d.recursive
 		}
-		c.inline = !recursive && !(c.t.Kind() == reflect.Struct && (uses > 1 || root))
+		c.inline = !recursive && !(c.t.Kind() == reflect.Struct && (uses > 1 || root || g.allNamed))
 	}
 	g.name(classes)
 	seen := map[*Schema]bool{}

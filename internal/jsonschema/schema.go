@@ -18,6 +18,7 @@ import (
 type Schema struct {
 	Ref         string // $ref
 	Comment     string // $comment
+	Title       string
 	Description string
 
 	Type            []string // one entry is written as a string
@@ -109,6 +110,7 @@ func (s *Schema) encode(b *bytes.Buffer, ref func(*def) string) error {
 	b.WriteByte('{')
 	w.str("$ref", s.Ref)
 	w.str("$comment", s.Comment)
+	w.str("title", s.Title)
 	w.str("description", s.Description)
 	switch len(s.Type) {
 	case 0:

@@ -54,6 +54,15 @@ type push struct {
 
 var parameter = regexp.MustCompile(`\{([^{}]+)\}`)
 
+// isPath reports whether a channel's address is a path that stays on the
+// origin it is resolved against: it starts with one "/" (not "//", a host
+// of its own), and holds no backslash, which a browser reads as "/", nor
+// control character, which a URL parser drops ("/\t/host" is "//host").
+func isPath(address string) bool {
+	return strings.HasPrefix(address, "/") && !strings.HasPrefix(address, "//") &&
+		!strings.ContainsFunc(address, func(r rune) bool { return r == '\\' || r < 0x20 || r == 0x7f })
+}
+
 // read reads an AsyncAPI 3 document made by github.com/cafeto-go/ws.
 func read(data []byte) (*document, error) {
 	v, err := parse(data)
@@ -84,6 +93,10 @@ func read(data []byte) (*document, error) {
 			ch := &channel{id: id, address: c.str("address")}
 			if ch.address == "" {
 				ch.address = "/" + id
+			}
+			if !isPath(ch.address) {
+				return nil, fmt.Errorf("%q: the address %q is not a path such as \"/chat\": a client connects to its page's own origin, or to the URL it is given",
+					"#/channels/"+pointerEscape(id)+"/address", ch.address)
 			}
 			for _, m := range parameter.FindAllStringSubmatch(ch.address, -1) {
 				ch.params = append(ch.params, m[1])

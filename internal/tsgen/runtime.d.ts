@@ -58,9 +58,9 @@ export interface ReconnectOptions {
 
 /** ClientOptions configures a client C. */
 export interface ClientOptions<C = unknown> {
-  /** The WebSocket URL. Default: the channel's address on base. */
+  /** The WebSocket URL, on any origin. Default: the channel's address (a path) on base. */
   url?: string;
-  /** The http(s) or ws(s) URL the channel's address is resolved against. Default: the page's location. */
+  /** The http(s) or ws(s) URL whose origin the channel's address is resolved on. Default: the page's location. */
   base?: string;
   /** The WebSocket constructor. Default: globalThis.WebSocket (pass the ws package's in Node 20). */
   WebSocket?: WebSocketConstructor;
@@ -162,5 +162,10 @@ export declare class CallbackClient<Req, Reply> {
   close(code?: number, reason?: string): void;
 }
 
-/** channelURL is the WebSocket URL of a channel: options.url, or address with its {parameters} on options.base or the page's location. */
+/**
+ * channelURL is the WebSocket URL of a channel: options.url as it is, or
+ * address with its {parameters} on the origin of options.base or of the
+ * page's location. The address must be a path such as "/chat": one that
+ * names a host ("//host/ws", "wss://host/ws") throws a TypeError.
+ */
 export declare function channelURL(address: string, params: Record<string, string | number> | undefined, options?: ClientOptions<any>): string;

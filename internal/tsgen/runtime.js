@@ -451,20 +451,32 @@ export class CallbackClient {
 }
 
 /**
- * channelURL is the WebSocket URL of a channel: options.url, or address
- * (with its {parameters} filled in) on options.base, or else on the page's
- * own location, with http: and https: turned into ws: and wss:.
+ * channelURL is the WebSocket URL of a channel: options.url as it is, or
+ * else address (with its {parameters} filled in) on the origin of
+ * options.base or of the page's own location, with http: and https:
+ * turned into ws: and wss:. The address must be a path, such as "/chat":
+ * one that names a host ("//host/ws", "wss://host/ws") throws a TypeError,
+ * so that a client only ever dials another origin when given its URL.
  */
 export function channelURL(address, params, options = {}) {
   if (options.url) return String(options.url);
+  // One "/", then no "/" or "\" (a browser reads "/\host" as "//host"),
+  // and no control character (a URL parser drops tabs and newlines).
+  if (typeof address !== "string" || !/^\/(?![/\\])[^\\\x00-\x1f\x7f]*$/.test(address)) {
+    throw new TypeError("ws client: the address " + JSON.stringify(address) + " is not a path: pass options.url");
+  }
   const path = address.replace(/\{([^{}]+)\}/g, (_, name) => {
-    const v = params?.[name];
+    const v = params != null && Object.hasOwn(params, name) ? params[name] : undefined;
     if (v === undefined || v === null) throw new TypeError("ws client: " + address + " needs the parameter " + name);
     return encodeURIComponent(String(v));
   });
   const base = options.base ?? globalThis.location?.href;
   if (base === undefined) throw new TypeError("ws client: no page location here: pass options.url or options.base");
-  const u = new URL(path, base);
+  const origin = new URL(base);
+  const u = new URL(path, origin);
+  if (u.origin !== origin.origin) {
+    throw new TypeError("ws client: the address " + JSON.stringify(address) + " leaves " + origin.origin + ": pass options.url");
+  }
   if (u.protocol === "http:") u.protocol = "ws:";
   else if (u.protocol === "https:") u.protocol = "wss:";
   return u.href;

@@ -1,9 +1,7 @@
 package tsgen
 
 import (
-	"bytes"
 	"encoding/json"
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -306,15 +304,6 @@ func literal(v any) tsType {
 	return tsUnknown
 }
 
-// quote writes s as a JSON string, which is a TypeScript string too.
-func quote(s string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(s)
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
 // union returns the union of list, simplified: nested unions flattened,
 // never dropped, unknown absorbing the rest, literals dropped when their
 // primitive is there, true and false as boolean, duplicates once.
@@ -402,8 +391,6 @@ func intersect(a, b tsType) tsType {
 	return list
 }
 
-var identifier = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
-
 // render writes t; indent is the indentation of the line t starts on.
 func render(t tsType, indent string) string {
 	switch t := t.(type) {
@@ -456,31 +443,6 @@ func render(t tsType, indent string) string {
 		return b.String()
 	}
 	return string(tsUnknown)
-}
-
-func propertyName(name string) string {
-	if identifier.MatchString(name) {
-		return name
-	}
-	return quote(name)
-}
-
-// writeDoc writes a JSDoc comment, if doc says something.
-func writeDoc(b *strings.Builder, indent, doc string) {
-	if doc == "" {
-		return
-	}
-	doc = strings.ReplaceAll(doc, "*/", "*\\/")
-	lines := strings.Split(doc, "\n")
-	if len(lines) == 1 {
-		b.WriteString(indent + "/** " + doc + " */\n")
-		return
-	}
-	b.WriteString(indent + "/**\n")
-	for _, l := range lines {
-		b.WriteString(strings.TrimRight(indent+" * "+l, " ") + "\n")
-	}
-	b.WriteString(indent + " */\n")
 }
 
 // schemaDoc is what a comment says of a schema: its description and its

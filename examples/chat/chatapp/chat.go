@@ -52,7 +52,7 @@ const (
 // GET /chat and the events of GET /ws; they are safe for concurrent use.
 //
 // Names and history live in this process: with a hub shared over a broker
-// (examples/chatnats), messages reach every server, but each server checks
+// (natsbroker/chatnats), messages reach every server, but each server checks
 // names among its own connections and keeps the history of the messages
 // posted on it.
 type Chat struct {

@@ -7,7 +7,7 @@
 // ([Document]) and GET /docs documents them ([ws.DocsPage]); the page talks
 // to GET /ws through the client wsgen-ts generates from that document
 // (static/client.js). It is a package of its own so that
-// examples/chatnats serves the same app with its rooms shared over NATS.
+// natsbroker/chatnats serves the same app with its rooms shared over NATS.
 package chatapp
 
 import (

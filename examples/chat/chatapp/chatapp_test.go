@@ -252,27 +252,21 @@ func TestWatchCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
-	type frame struct {
-		ID         string          `json:"id"`
-		StatusCode int             `json:"statusCode"`
-		Body       json.RawMessage `json:"body"`
-		More       bool            `json:"more"`
-	}
-	read := func() frame {
-		var f frame
+	read := func() wstest.Frame {
+		var f wstest.Frame
 		if err := wsjson.Read(t.Context(), c, &f); err != nil {
 			t.Fatal(err)
 		}
 		return f
 	}
 	wsjson.Write(t.Context(), c, map[string]any{"event": "chat.watch", "id": "w", "data": struct{}{}})
-	if f := read(); f.ID != "w" || !f.More {
+	if f := read(); string(f.ID) != `"w"` || !f.More {
 		t.Fatalf("first item %+v", f)
 	}
 	wsjson.Write(t.Context(), c, map[string]any{"event": "$cancel", "id": "w"})
 	for {
 		if f := read(); !f.More {
-			if f.ID != "w" || f.StatusCode != 200 || string(f.Body) != "null" {
+			if string(f.ID) != `"w"` || f.StatusCode != 200 || string(f.Body) != "null" {
 				t.Errorf("final reply %+v: want 200 and null", f)
 			}
 			return

@@ -60,9 +60,9 @@ export interface ReconnectOptions {
 
 /** ClientOptions configures a client C. */
 export interface ClientOptions<C = unknown> {
-  /** The WebSocket URL. Default: the channel's address on base. */
+  /** The WebSocket URL, on any origin. Default: the channel's address (a path) on base. */
   url?: string;
-  /** The http(s) or ws(s) URL the channel's address is resolved against. Default: the page's location. */
+  /** The http(s) or ws(s) URL whose origin the channel's address is resolved on. Default: the page's location. */
   base?: string;
   /** The WebSocket constructor. Default: globalThis.WebSocket (pass the ws package's in Node 20). */
   WebSocket?: WebSocketConstructor;
@@ -164,17 +164,107 @@ export declare class CallbackClient<Req, Reply> {
   close(code?: number, reason?: string): void;
 }
 
-/** channelURL is the WebSocket URL of a channel: options.url, or address with its {parameters} on options.base or the page's location. */
+/**
+ * channelURL is the WebSocket URL of a channel: options.url as it is, or
+ * address with its {parameters} on the origin of options.base or of the
+ * page's location. The address must be a path such as "/chat": one that
+ * names a host ("//host/ws", "wss://host/ws") throws a TypeError.
+ */
 export declare function channelURL(address: string, params: Record<string, string | number> | undefined, options?: ClientOptions<any>): string;
 
 // The document's schemas.
 
+export interface BadRequest {
+  id?: EventID;
+  event?: string;
+  statusCode: 400;
+  body: ErrorList;
+}
+
+export interface CancelRequest {
+  event: "$cancel";
+  id: EventID;
+}
+
+export interface ChatHistoryReply {
+  id?: EventID;
+  event: "chat.history";
+  /** An HTTP status code, chosen by the handler. */
+  statusCode: number;
+  body: apiChatResponse[] | null;
+}
+
+export interface ChatHistoryRequest {
+  event: "chat.history";
+  id?: EventID;
+  data?: apiHistoryRequest;
+}
+
+export interface ChatMessagePush {
+  event: "chat.message";
+  statusCode: 200;
+  body: apiChatResponse;
+}
+
+export interface ChatSendReply {
+  id?: EventID;
+  event: "chat.send";
+  statusCode: 200;
+  body: apiChatResponse;
+}
+
+export interface ChatSendRequest {
+  event: "chat.send";
+  id?: EventID;
+  data: apiChatRequest;
+}
+
+export interface ChatWatchEnd {
+  id?: EventID;
+  event: "chat.watch";
+  statusCode: 200;
+  body: null;
+}
+
+export interface ChatWatchItem {
+  id?: EventID;
+  event: "chat.watch";
+  statusCode: 200;
+  body: apiChatResponse;
+  more: true;
+}
+
+export interface ChatWatchRequest {
+  event: "chat.watch";
+  id: EventID;
+  data: apiWatchRequest;
+}
+
+export interface ErrorDetail2 {
+  loc: unknown[] | null;
+  type: string;
+  msg: string;
+}
+
 export interface ErrorList {
-  errorList: {
-    loc: unknown[] | null;
-    type: string;
-    msg: string;
-  }[] | null;
+  errorList: ErrorDetail2[] | null;
+}
+
+/** Chosen by the client; echoed in the reply. */
+export type EventID = string | number;
+
+export interface InternalError {
+  id?: EventID;
+  event?: string;
+  statusCode: 500;
+  body: ErrorList;
+}
+
+export interface TooManyStreams {
+  id?: EventID;
+  event?: string;
+  statusCode: 429;
+  body: ErrorList;
 }
 
 export interface apiChatRequest {
@@ -233,5 +323,5 @@ export interface WsPushes {
 /** A client of /ws. */
 export type WsClient = Client<WsEvents, WsStreams, WsPushes>;
 
-/** connectWs opens a client of /ws: at options.url, or at that path on options.base or the page's location. */
+/** connectWs opens a client of /ws: at options.url, or at that path on the origin of options.base or of the page. */
 export declare function connectWs(options?: ClientOptions<WsClient>): WsClient;

@@ -1,6 +1,0 @@
-// Package schemacheck holds the tests that check the JSON Schemas of
-// internal/jsonschema against the server: for many messages, a real
-// [ws.Callback] server and a JSON Schema validator must give the same
-// verdict. It is a module of its own so that the validator library stays
-// out of the library's dependencies.
-package schemacheck

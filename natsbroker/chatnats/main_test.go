@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/examples/chat/chatapp"
+	"github.com/cafeto-go/ws/hub"
+	"github.com/cafeto-go/ws/natsbroker"
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// chatServer is one chat server with its own hub and NATS connection.
+func chatServer(t *testing.T, natsURL string) *httptest.Server {
+	t.Helper()
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	b := natsbroker.New(nc)
+	t.Cleanup(func() { b.Close() })
+	h := hub.New(hub.WithBroker(b))
+	t.Cleanup(func() { h.Close() })
+	srv := httptest.NewServer(chatapp.NewMux(new(ws.Group), h))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func dial(t *testing.T, srv *httptest.Server) *websocket.Conn {
+	t.Helper()
+	c, _, err := websocket.Dial(t.Context(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/chat", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+func send(t *testing.T, c *websocket.Conn, user, text string) {
+	t.Helper()
+	if err := wsjson.Write(t.Context(), c, map[string]string{"message": text, "user": user}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func read(t *testing.T, c *websocket.Conn) ws.StatusEnvelope[chatapp.ChatMessage] {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	var m ws.StatusEnvelope[chatapp.ChatMessage]
+	if err := wsjson.Read(ctx, c, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// Two chat servers on one NATS server share the room: a message sent to
+// one reaches the clients of the other, exactly once and in order.
+func TestRoomsSharedOverNATS(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS server not ready")
+	}
+	a, b := chatServer(t, ns.ClientURL()), chatServer(t, ns.ClientURL())
+
+	acc := ns.GlobalAccount()
+	before := acc.TotalSubs()
+	ana, bo := dial(t, a), dial(t, b)
+	// Each server subscribes to the room at NATS as its first client joins:
+	// wait until NATS has both subscriptions.
+	for acc.TotalSubs() < before+2 {
+		time.Sleep(time.Millisecond)
+	}
+
+	texts := []string{"one", "two", "three"}
+	for _, text := range texts {
+		send(t, ana, "Ana", text)
+		if got := read(t, ana); got.StatusCode != 200 || got.Body.Message != text {
+			t.Fatalf("Ana's reply: %+v", got)
+		}
+	}
+	for _, text := range texts {
+		if got := read(t, bo); got.StatusCode != 200 || got.Body.User != "Ana" || got.Body.Message != text {
+			t.Fatalf("Bo got %+v, want Ana's %q", got, text)
+		}
+	}
+	send(t, bo, "Bo", "back")
+	if got := read(t, bo); got.Body.Message != "back" {
+		t.Fatalf("Bo's reply: %+v", got)
+	}
+	if got := read(t, ana); got.Body.User != "Bo" || got.Body.Message != "back" {
+		t.Fatalf("Ana got %+v, want Bo's message", got)
+	}
+	// Nothing more for Bo: one copy of each message.
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	var extra json.RawMessage
+	if err := wsjson.Read(ctx, bo, &extra); err == nil {
+		t.Fatalf("Bo got an extra message: %s", extra)
+	}
+}
