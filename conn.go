@@ -332,7 +332,7 @@ func (c *Conn) writeLocked(ctx context.Context, p []byte) error {
 // way past its deadline, the peer is not reading; drop it.
 func (c *Conn) writeTimedOut() {
 	if d := c.deadline.Load(); d != 0 && time.Now().UnixNano() >= d {
-		c.closeNow(ErrWriteTimeout)
+		c.closeNow(errWriteTimeout)
 	}
 }
 
@@ -370,13 +370,13 @@ func (c *Conn) ReceiveJSON(ctx context.Context, v any) error {
 // and waits up to 5 s each way for the close handshake. The reason reaches
 // the client; it is cut to 123 bytes, on a character boundary, and invalid
 // UTF-8 in it is replaced. The connection's context is cancelled at once,
-// with a cause that carries code ([CloseStatus] reads it), and onDisconnect
+// with a cause that carries code (websocket.CloseStatus reads it), and onDisconnect
 // gets that error.
 //
 // Close returns nil once the close handshake is done, or the error that cut
 // it short. When the connection has ended already, or Close was called
 // before, it does nothing and returns nil.
-func (c *Conn) Close(code StatusCode, reason string) error {
+func (c *Conn) Close(code websocket.StatusCode, reason string) error {
 	c.cmu.Lock()
 	first := !c.closed && c.err == nil
 	c.closed = true
@@ -393,14 +393,14 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 
 // close records why the server closes and closes with a close frame. It
 // returns the error that explains the connection's end.
-func (c *Conn) close(code StatusCode, reason string, why error) error {
+func (c *Conn) close(code websocket.StatusCode, reason string, why error) error {
 	c.closeWith(code, reason, why)
 	return c.endErr()
 }
 
 // closeWith records why the server closes, closes with a close frame and
 // returns the close handshake's error.
-func (c *Conn) closeWith(code StatusCode, reason string, why error) error {
+func (c *Conn) closeWith(code websocket.StatusCode, reason string, why error) error {
 	reason = closeReason(reason)
 	c.setErr(&closeError{code: code, reason: reason, cause: why})
 	if c.tr != nil {
@@ -512,7 +512,7 @@ func (c *Conn) release() {
 // message it is handling.
 func (c *Conn) goAway() {
 	if c.state.Or(stateDraining)&stateBusy == 0 {
-		go c.close(StatusGoingAway, "going away", ErrShutdown)
+		go c.close(websocket.StatusGoingAway, "going away", errShutdown)
 	}
 }
 
@@ -523,7 +523,7 @@ func (c *Conn) busy() { c.state.Or(stateBusy) }
 // connection must close now because the group is shutting down.
 func (c *Conn) idle() bool {
 	if c.state.And(^stateBusy)&stateDraining != 0 {
-		c.close(StatusGoingAway, "going away", ErrShutdown)
+		c.close(websocket.StatusGoingAway, "going away", errShutdown)
 		return false
 	}
 	return true
@@ -598,12 +598,12 @@ func (c *Conn) connect(onConnect func(context.Context, *Conn) error) bool {
 	switch {
 	case errors.As(err, &e):
 		c.sendEnvelope(e.Status, e.Body)
-		c.close(StatusPolicyViolation, "connection refused", ErrConnectRefused)
+		c.close(websocket.StatusPolicyViolation, "connection refused", errConnectRefused)
 	case errors.Is(err, errPanic):
-		c.close(StatusInternalError, "internal error", err)
+		c.close(websocket.StatusInternalError, "internal error", err)
 	default:
 		c.log("ws: onConnect refused the connection", err)
-		c.close(StatusPolicyViolation, "connection refused", ErrConnectRefused)
+		c.close(websocket.StatusPolicyViolation, "connection refused", errConnectRefused)
 	}
 	return false
 }

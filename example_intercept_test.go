@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cafeto-go/ws"
+	"github.com/coder/websocket"
 )
 
 // Interceptors wrap every message, like HTTP middleware: the first one
@@ -74,7 +75,7 @@ func ExampleWithObserver() {
 		Start: func(conn *ws.Conn) { live.Add(1) },
 		End: func(conn *ws.Conn, err error) {
 			live.Add(-1)
-			ended <- int(ws.CloseStatus(err))
+			ended <- int(websocket.CloseStatus(err))
 		},
 		Read: func(conn *ws.Conn, n int) { bytesIn.Add(int64(n)) },
 	}

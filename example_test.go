@@ -152,7 +152,7 @@ func ExampleCallback_status() {
 	rooms := map[string]bool{"lobby": true}
 	h := ws.Callback(nil, func(ctx context.Context, in NewRoom) (ws.StatusEnvelope[NewRoom], error) {
 		if rooms[in.Name] {
-			return ws.StatusEnvelope[NewRoom]{}, ws.Conflict(map[string]string{"detail": "room exists"})
+			return ws.StatusEnvelope[NewRoom]{}, ws.NewError(http.StatusConflict, map[string]string{"detail": "room exists"})
 		}
 		rooms[in.Name] = true
 		return ws.Created(in), nil
@@ -175,7 +175,7 @@ func ExampleGroup_Shutdown() {
 		func(ctx context.Context, conn *ws.Conn) error { close(connected); return nil },
 		func(ctx context.Context, in ChatRequest) (string, error) { return "ok", nil },
 		func(ctx context.Context, conn *ws.Conn, err error) {
-			fmt.Println("onDisconnect:", ws.CloseStatus(err))
+			fmt.Println("onDisconnect:", websocket.CloseStatus(err))
 		},
 		ws.WithGroup(&conns))
 	srv := httptest.NewServer(h)

@@ -230,11 +230,11 @@ func FuzzCallback(f *testing.F) {
 		reply, err := fc.send(t, typ, msg)
 		switch {
 		case len(msg) > 32<<10:
-			if ws.CloseStatus(err) != websocket.StatusMessageTooBig {
+			if websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
 				t.Fatalf("message of %d bytes: %v, want close 1009", len(msg), err)
 			}
 		case !binary && !utf8.Valid(msg):
-			if ws.CloseStatus(err) != websocket.StatusInvalidFramePayloadData {
+			if websocket.CloseStatus(err) != websocket.StatusInvalidFramePayloadData {
 				t.Fatalf("invalid UTF-8 text: %v, want close 1007", err)
 			}
 		case err != nil:
@@ -278,7 +278,7 @@ func FuzzReceiveJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		reply, err := fc.send(t, websocket.MessageBinary, msg)
 		if len(msg) > 32<<10 {
-			if ws.CloseStatus(err) != websocket.StatusMessageTooBig {
+			if websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
 				t.Fatalf("message of %d bytes: %v, want close 1009", len(msg), err)
 			}
 			return

@@ -92,7 +92,7 @@ func (g *Group) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	for _, c := range conns {
-		c.closeNow(ErrShutdown)
+		c.closeNow(errShutdown)
 	}
 	return ctx.Err()
 }

@@ -88,3 +88,60 @@ func (r replier[Resp]) reply(resp Resp, err error) (status int, body any, failur
 	}
 	return http.StatusOK, resp, nil
 }
+
+// newHandle wraps onReceive in the untyped function the read loop calls for
+// each message: decode, validate, call, and the reply's status and body
+// (with the error to log, for a generic 500). The type switches happen here,
+// once. With interceptors, it also returns the chain around onReceive, and
+// the function runs a message through it when given its [Call]; without,
+// the chain is nil and so is every call.
+func newHandle[Req, Resp any](onReceive func(context.Context, Req) (Resp, error), cfg *config, where string) (handleFunc, CallFunc) {
+	dec := newDecoder[Req](cfg)
+	rep := newReplier[Resp]()
+	chain := cfg.chain(func(ctx context.Context, call *Call) Reply {
+		if r, ok := call.refused(); ok {
+			return r
+		}
+		req := call.req.(Req)
+		var r Reply
+		err := call.Conn.guard(where, func() error {
+			r.Status, r.Body, r.Err = rep.reply(onReceive(ctx, req))
+			return nil
+		})
+		if err != nil {
+			return Reply{Status: http.StatusInternalServerError, Body: internalError, Err: err}
+		}
+		return r
+	})
+	if chain == nil {
+		return func(ctx context.Context, data []byte, _ *Call) (int, any, error) {
+			var req Req
+			if list := dec.decode(ctx, data, &req); list != nil {
+				return http.StatusBadRequest, *list, nil
+			}
+			return rep.reply(onReceive(ctx, req))
+		}, nil
+	}
+	return func(ctx context.Context, data []byte, call *Call) (int, any, error) {
+		if call.refusal == nil {
+			var req Req
+			var list *ErrorList
+			err := call.Conn.guard(where, func() error { list = dec.decode(ctx, data, &req); return nil })
+			switch {
+			case err != nil:
+				call.refusal = &Reply{Status: http.StatusInternalServerError, Body: internalError, Err: err}
+			case list != nil:
+				call.refusal = &Reply{Status: http.StatusBadRequest, Body: *list}
+			default:
+				call.req = req
+				call.Request = call.req
+			}
+		}
+		r := call.Conn.intercept(ctx, where, chain, call)
+		return r.Status, r.Body, r.Err
+	}, chain
+}
+
+// handleFunc answers one message: the reply's status and body, and the
+// error to log for a generic 500. call is nil without interceptors.
+type handleFunc func(ctx context.Context, data []byte, call *Call) (int, any, error)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -76,7 +77,7 @@ func TestContextEndsWithConnection(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		end    func(c *websocket.Conn)
-		status ws.StatusCode // the close status of the cause
+		status websocket.StatusCode // the close status of the cause
 	}{
 		{"tcp drop", func(c *websocket.Conn) { c.CloseNow() }, -1},
 		{"close frame", func(c *websocket.Conn) { go c.Close(4001, "bye") }, 4001},
@@ -97,7 +98,7 @@ func TestContextEndsWithConnection(t *testing.T) {
 			ctx := receive(t, "onReceive", started)
 			tc.end(c)
 			cause := waitDone(t, "onReceive's ctx", ctx)
-			if got := ws.CloseStatus(cause); got != tc.status {
+			if got := websocket.CloseStatus(cause); got != tc.status {
 				t.Fatalf("cause %v has close status %d, want %d", cause, got, tc.status)
 			}
 			if err := p.next(t); err != cause {
@@ -162,10 +163,10 @@ func TestDeadPeerDroppedWhileBusy(t *testing.T) {
 	rc := rawDial(t, srv.URL)
 	rc.write(t, rawFrame{fin: true, op: opText, payload: []byte(`{"id":1,"text":"x"}`), masked: true}.bytes())
 	ctx := receive(t, "onReceive", started)
-	if cause := waitDone(t, "onReceive's ctx", ctx); !errors.Is(cause, ws.ErrPongTimeout) {
+	if cause := waitDone(t, "onReceive's ctx", ctx); !errors.Is(cause, os.ErrDeadlineExceeded) {
 		t.Fatalf("cause %v, want ErrPongTimeout", cause)
 	}
-	if err := p.next(t); !errors.Is(err, ws.ErrPongTimeout) {
+	if err := p.next(t); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("onDisconnect got %v, want ErrPongTimeout", err)
 	}
 }
@@ -226,7 +227,7 @@ func TestShutdownDeadlineDoesNotWaitForUserCode(t *testing.T) {
 	if err := receive(t, "Shutdown's return", returned); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Shutdown: %v, want DeadlineExceeded", err)
 	}
-	if cause := waitDone(t, "the handler's ctx", hctx); !errors.Is(cause, ws.ErrShutdown) {
+	if cause := waitDone(t, "the handler's ctx", hctx); !errors.Is(cause, ws.ErrClosed) {
 		t.Fatalf("cause %v, want ErrShutdown", cause)
 	}
 	select {
@@ -238,7 +239,7 @@ func TestShutdownDeadlineDoesNotWaitForUserCode(t *testing.T) {
 		t.Fatalf("group holds %d connections while a handler runs, want 1", p.group.Len())
 	}
 	close(release)
-	if err := p.next(t); !errors.Is(err, ws.ErrShutdown) {
+	if err := p.next(t); !errors.Is(err, ws.ErrClosed) {
 		t.Fatalf("onDisconnect got %v, want ErrShutdown", err)
 	}
 }
@@ -339,7 +340,7 @@ func TestCloseIsIdempotent(t *testing.T) {
 	if r[1] != nil {
 		t.Fatalf("second Close returned %v, want nil", r[1])
 	}
-	if cause := receive(t, "cause", causes); ws.CloseStatus(cause) != 4000 || !errors.Is(cause, ws.ErrClosed) {
+	if cause := receive(t, "cause", causes); websocket.CloseStatus(cause) != 4000 || !errors.Is(cause, ws.ErrClosed) {
 		t.Fatalf("cause %v, want ErrClosed with 4000", cause)
 	}
 }

@@ -14,7 +14,7 @@ type Observer struct {
 	// End runs once for every connection Start saw, when it is released:
 	// after onDisconnect, or for a connection onConnect refused, after
 	// that. err says why it ended: the error onDisconnect gets
-	// ([CloseStatus] reads its close code).
+	// (websocket.CloseStatus reads its close code).
 	End func(conn *Conn, err error)
 	// Read runs for each message read, with its length in bytes.
 	Read func(conn *Conn, n int)

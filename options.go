@@ -52,7 +52,7 @@ func newConfig(opts []Option) *config {
 		readLimit:    defaultReadLimit,
 		pingInterval: defaultPingInterval,
 		writeTimeout: defaultWriteTimeout,
-		maxErrors:    DefaultMaxErrors,
+		maxErrors:    defaultMaxErrors,
 	}
 	for _, o := range opts {
 		o(c)
@@ -152,7 +152,7 @@ func WithSubprotocols(protocols ...string) Option {
 
 // WithPingInterval pings the peer every d and waits up to d for its pong; a
 // peer that sent nothing while a ping waited (no pong, no message) is
-// dropped and onDisconnect gets [ErrPongTimeout]: between one and two
+// dropped and onDisconnect gets [errPongTimeout]: between one and two
 // intervals after the last thing it sent. Pongs are read while your code is
 // busy (see [Conn]), so a busy handler never gets a live peer dropped; while
 // reading is paused at the read-ahead budget, the peer is not pinged. The
@@ -163,7 +163,7 @@ func WithPingInterval(d time.Duration) Option {
 
 // WithWriteTimeout bounds each frame the server writes. A peer that does not
 // take a frame within d (a client that stopped reading) is disconnected and
-// onDisconnect gets [ErrWriteTimeout]; no goroutine stays blocked. The
+// onDisconnect gets [errWriteTimeout]; no goroutine stays blocked. The
 // default is 10 s; zero means no bound.
 func WithWriteTimeout(d time.Duration) Option {
 	return func(c *config) { c.writeTimeout = max(d, 0) }

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cafeto-go/ws"
+	"github.com/coder/websocket"
 )
 
 func TestProtocolAbuse(t *testing.T) {
@@ -96,11 +96,11 @@ func TestProtocolAbuse(t *testing.T) {
 			err := p.next(t)
 			switch {
 			case tc.code == 1009:
-				if !errors.Is(err, ws.ErrMessageTooBig) || ws.CloseStatus(err) != 1009 {
-					t.Errorf("onDisconnect got %v (close status %d), want ErrMessageTooBig and 1009", err, ws.CloseStatus(err))
+				if !errors.Is(err, websocket.ErrMessageTooBig) || websocket.CloseStatus(err) != 1009 {
+					t.Errorf("onDisconnect got %v (close status %d), want ErrMessageTooBig and 1009", err, websocket.CloseStatus(err))
 				}
-			case ws.CloseStatus(err) != ws.StatusCode(tc.code):
-				t.Errorf("onDisconnect got %v (close status %d), want close status %d", err, ws.CloseStatus(err), tc.code)
+			case websocket.CloseStatus(err) != websocket.StatusCode(tc.code):
+				t.Errorf("onDisconnect got %v (close status %d), want close status %d", err, websocket.CloseStatus(err), tc.code)
 			}
 			// Others on the same handler are unaffected.
 			relRoundTrip(t, bystander, i)
@@ -159,7 +159,7 @@ func TestProtocolFragments(t *testing.T) {
 	if code, _ := rc.closeFrame(t); code != 1000 {
 		t.Fatalf("close echo %d, want 1000", code)
 	}
-	if err := p.next(t); ws.CloseStatus(err) != ws.StatusNormalClosure {
+	if err := p.next(t); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Fatalf("onDisconnect got %v, want close status 1000", err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // RateLimit bounds how fast clients may send messages to a [Callback] or a
@@ -278,7 +280,7 @@ func (r *rateState) take(c *Conn, event string) (*Reply, error) {
 		}
 		cl.refused++
 		if n := cl.l.closeAfter; n > 0 && cl.refused >= n {
-			return nil, c.close(StatusPolicyViolation, "rate limit exceeded", ErrRateLimited)
+			return nil, c.close(websocket.StatusPolicyViolation, "rate limit exceeded", ErrRateLimited)
 		}
 		return &cl.l.reply, nil
 	}

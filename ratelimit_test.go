@@ -44,7 +44,7 @@ func TestRateLimitCallback(t *testing.T) {
 		equal(t, "close reason", ce.Reason, "rate limit exceeded")
 	}
 	derr := receive(t, "onDisconnect", ch.lastErr)
-	if !errors.Is(derr, ws.ErrRateLimited) || ws.CloseStatus(derr) != ws.StatusPolicyViolation {
+	if !errors.Is(derr, ws.ErrRateLimited) || websocket.CloseStatus(derr) != websocket.StatusPolicyViolation {
 		t.Fatalf("onDisconnect got %v, want ErrRateLimited with 1008", derr)
 	}
 	equal(t, "handled", handled.Load(), int32(1))

@@ -305,7 +305,7 @@ func (c *Conn) readMessage(ctx context.Context) (*buffer, error) {
 		putBuffer(b)
 		if errors.Is(err, websocket.ErrMessageTooBig) {
 			// coder/websocket has sent close 1009 already.
-			return nil, c.ended(&closeError{code: StatusMessageTooBig, reason: "message too big", cause: err})
+			return nil, c.ended(&closeError{code: websocket.StatusMessageTooBig, reason: "message too big", cause: err})
 		}
 		return nil, c.readFailed(err)
 	}
@@ -315,7 +315,7 @@ func (c *Conn) readMessage(ctx context.Context) (*buffer, error) {
 	}
 	if typ == websocket.MessageText && !utf8.Valid(b.Bytes()) {
 		putBuffer(b)
-		return nil, c.close(StatusInvalidPayload, "invalid UTF-8", ErrInvalidUTF8)
+		return nil, c.close(websocket.StatusInvalidFramePayloadData, "invalid UTF-8", errInvalidUTF8)
 	}
 	return b, nil
 }
@@ -332,12 +332,12 @@ func (c *Conn) readFailed(err error) error {
 	}
 	var ne net.Error
 	switch {
-	case CloseStatus(err) != -1, errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+	case websocket.CloseStatus(err) != -1, errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, net.ErrClosed), errors.As(err, &ne),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return c.ended(err)
 	}
-	return c.close(StatusProtocolError, "protocol error", err)
+	return c.close(websocket.StatusProtocolError, "protocol error", err)
 }
 
 // startPings pings the peer every interval, from a timer: no goroutine sits
@@ -371,7 +371,7 @@ func (c *Conn) ping(interval time.Duration) {
 		case errors.Is(err, net.ErrClosed):
 			return
 		case c.messages.Load() == seen && c.stalls.Load() == stalls:
-			c.closeNow(ErrPongTimeout)
+			c.closeNow(errPongTimeout)
 			return
 		default:
 			next = 0

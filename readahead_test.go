@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -74,7 +75,7 @@ func peerDial(t *testing.T, url string) (*websocket.Conn, *net.TCPConn) {
 var peerEnds = []struct {
 	name   string
 	end    func(c *websocket.Conn, tcp *net.TCPConn)
-	status ws.StatusCode
+	status websocket.StatusCode
 }{
 	{"close frame", func(c *websocket.Conn, _ *net.TCPConn) { go c.Close(4001, "bye") }, 4001},
 	{"FIN", func(_ *websocket.Conn, tcp *net.TCPConn) { tcp.Close() }, -1},
@@ -109,7 +110,7 @@ func TestPeerSeenBehindBusyHandler(t *testing.T) {
 					}
 					end.end(c, tcp)
 					cause := doneWithin(t, "onReceive's ctx", ctx, promptly)
-					if got := ws.CloseStatus(cause); got != end.status {
+					if got := websocket.CloseStatus(cause); got != end.status {
 						t.Fatalf("cause %v has close status %d, want %d", cause, got, end.status)
 					}
 					if err := p.next(t); err != cause {
@@ -174,11 +175,11 @@ func TestPeerSeenBehindFullRouter(t *testing.T) {
 					end.end(c, tcp)
 					for _, ctx := range ctxs {
 						cause := doneWithin(t, "a request's ctx", ctx, promptly)
-						if got := ws.CloseStatus(cause); got != end.status {
+						if got := websocket.CloseStatus(cause); got != end.status {
 							t.Fatalf("cause %v has close status %d, want %d", cause, got, end.status)
 						}
 					}
-					if err := p.next(t); ws.CloseStatus(err) != end.status {
+					if err := p.next(t); websocket.CloseStatus(err) != end.status {
 						t.Fatalf("onDisconnect got %v, want close status %d", err, end.status)
 					}
 				})
@@ -370,7 +371,7 @@ func TestReadAheadBudget(t *testing.T) {
 			if code := receive(t, "the close frame", closed); code != 1000 {
 				t.Fatalf("close %d, want the peer's 1000 echoed", code)
 			}
-			if err := p.next(t); ws.CloseStatus(err) != ws.StatusNormalClosure {
+			if err := p.next(t); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 				t.Fatalf("onDisconnect got %v, want the peer's close 1000", err)
 			}
 		})
@@ -426,7 +427,7 @@ func TestDeadPeerDroppedWithinTwoIntervals(t *testing.T) {
 			if silent < interval || silent > 2*interval+interval/2 {
 				t.Fatalf("dropped %v after its last sign of life, want between %v and %v", silent, interval, 2*interval)
 			}
-			if err := p.next(t); !errors.Is(err, ws.ErrPongTimeout) {
+			if err := p.next(t); !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Fatalf("onDisconnect got %v, want ErrPongTimeout", err)
 			}
 		})
@@ -466,7 +467,7 @@ func TestRepliesBeforePeerClose(t *testing.T) {
 			t.Fatalf("frame %d: %x %s, want the reply to message %d", i, f.op, f.payload, i)
 		}
 	}
-	if err := p.next(t); ws.CloseStatus(err) != ws.StatusNormalClosure {
+	if err := p.next(t); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Fatalf("onDisconnect got %v, want the peer's 1000", err)
 	}
 }

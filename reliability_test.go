@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -410,8 +411,8 @@ func TestBadInputHurtsNoOne(t *testing.T) {
 				if ce := relCloseOf(t, c); ce.Code != websocket.StatusInvalidFramePayloadData {
 					t.Fatalf("%q: close %d %q, want 1007", msg, ce.Code, ce.Reason)
 				}
-				if err := p.next(t); !errors.Is(err, ws.ErrInvalidUTF8) || ws.CloseStatus(err) != ws.StatusInvalidPayload {
-					t.Fatalf("%q: onDisconnect got %v (close status %d), want ErrInvalidUTF8 and 1007", msg, err, ws.CloseStatus(err))
+				if err := p.next(t); websocket.CloseStatus(err) != websocket.StatusInvalidFramePayloadData {
+					t.Fatalf("%q: onDisconnect got %v (close status %d), want 1007", msg, err, websocket.CloseStatus(err))
 				}
 			}
 		})
@@ -425,8 +426,8 @@ func TestBadInputHurtsNoOne(t *testing.T) {
 			if code, reason := rc.closeFrame(t); code != 1009 {
 				t.Fatalf("close %d %q, want 1009", code, reason)
 			}
-			if err := p.next(t); !errors.Is(err, ws.ErrMessageTooBig) || ws.CloseStatus(err) != ws.StatusMessageTooBig {
-				t.Fatalf("onDisconnect got %v (close status %d), want ErrMessageTooBig and 1009", err, ws.CloseStatus(err))
+			if err := p.next(t); !errors.Is(err, websocket.ErrMessageTooBig) || websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+				t.Fatalf("onDisconnect got %v (close status %d), want ErrMessageTooBig and 1009", err, websocket.CloseStatus(err))
 			}
 		})
 	})
@@ -469,8 +470,8 @@ func TestReadLimit(t *testing.T) {
 			if ce := relCloseOf(t, c); ce.Code != websocket.StatusMessageTooBig {
 				t.Fatalf("close %d %q, want 1009", ce.Code, ce.Reason)
 			}
-			if err := p.next(t); !errors.Is(err, ws.ErrMessageTooBig) || ws.CloseStatus(err) != ws.StatusMessageTooBig {
-				t.Fatalf("onDisconnect got %v (close status %d), want ErrMessageTooBig and 1009", err, ws.CloseStatus(err))
+			if err := p.next(t); !errors.Is(err, websocket.ErrMessageTooBig) || websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+				t.Fatalf("onDisconnect got %v (close status %d), want ErrMessageTooBig and 1009", err, websocket.CloseStatus(err))
 			}
 		})
 	}
@@ -497,7 +498,7 @@ func TestReadLimitDoesNotBuffer(t *testing.T) {
 			if code != 1009 {
 				t.Fatalf("close %d, want 1009", code)
 			}
-			if err := p.next(t); !errors.Is(err, ws.ErrMessageTooBig) {
+			if err := p.next(t); !errors.Is(err, websocket.ErrMessageTooBig) {
 				t.Fatalf("onDisconnect got %v, want ErrMessageTooBig", err)
 			}
 		})
@@ -516,8 +517,8 @@ func TestClientDropsMidFrame(t *testing.T) {
 	if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		t.Fatalf("onDisconnect got %v, want an EOF", err)
 	}
-	if ws.CloseStatus(err) != -1 {
-		t.Fatalf("close status %d, want -1 (no close frame)", ws.CloseStatus(err))
+	if websocket.CloseStatus(err) != -1 {
+		t.Fatalf("close status %d, want -1 (no close frame)", websocket.CloseStatus(err))
 	}
 }
 
@@ -528,8 +529,8 @@ func TestClientDropsBetweenMessages(t *testing.T) {
 	c := relDial(t, url)
 	relRoundTrip(t, c, 1)
 	c.CloseNow()
-	if err := p.next(t); !errors.Is(err, io.EOF) || ws.CloseStatus(err) != -1 {
-		t.Fatalf("onDisconnect got %v (close status %d), want io.EOF and -1", err, ws.CloseStatus(err))
+	if err := p.next(t); !errors.Is(err, io.EOF) || websocket.CloseStatus(err) != -1 {
+		t.Fatalf("onDisconnect got %v (close status %d), want io.EOF and -1", err, websocket.CloseStatus(err))
 	}
 }
 
@@ -542,8 +543,8 @@ func TestClientCloses(t *testing.T) {
 	if err := c.Close(4001, "bye"); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	if err := p.next(t); ws.CloseStatus(err) != 4001 {
-		t.Fatalf("onDisconnect got %v (close status %d), want 4001", err, ws.CloseStatus(err))
+	if err := p.next(t); websocket.CloseStatus(err) != 4001 {
+		t.Fatalf("onDisconnect got %v (close status %d), want 4001", err, websocket.CloseStatus(err))
 	}
 }
 
@@ -574,13 +575,13 @@ func TestSlowConsumer(t *testing.T) {
 	rc := rawDial(t, srv.URL) // reads nothing from here on
 	select {
 	case err := <-pushed:
-		if !errors.Is(err, ws.ErrWriteTimeout) {
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("SendJSON returned %v, want ErrWriteTimeout", err)
 		}
 	case <-time.After(relTimeout):
 		t.Fatal("the pushing goroutine is still blocked")
 	}
-	if err := p.next(t); !errors.Is(err, ws.ErrWriteTimeout) {
+	if err := p.next(t); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("onDisconnect got %v, want ErrWriteTimeout", err)
 	}
 	_ = rc
@@ -610,8 +611,8 @@ func TestPongTimeout(t *testing.T) {
 	if !sawPing {
 		t.Fatal("the server never pinged")
 	}
-	if err := p.next(t); !errors.Is(err, ws.ErrPongTimeout) || ws.CloseStatus(err) != -1 {
-		t.Fatalf("onDisconnect got %v (close status %d), want ErrPongTimeout", err, ws.CloseStatus(err))
+	if err := p.next(t); !errors.Is(err, os.ErrDeadlineExceeded) || websocket.CloseStatus(err) != -1 {
+		t.Fatalf("onDisconnect got %v (close status %d), want ErrPongTimeout", err, websocket.CloseStatus(err))
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/coder/websocket"
 )
 
 // Router serves several typed events on one WebSocket connection. Each
@@ -230,7 +232,7 @@ func (r *Router) OnConnect(fn func(ctx context.Context, conn *Conn) error) {
 // OnDisconnect sets the function that runs exactly once for every
 // connection whose onConnect succeeded, whatever ended it, after its
 // requests and streams have finished; err says why it ended
-// ([CloseStatus] reads its close code). It panics once r has served a
+// (websocket.CloseStatus reads its close code). It panics once r has served a
 // connection.
 func (r *Router) OnDisconnect(fn func(ctx context.Context, conn *Conn, err error)) {
 	r.mu.Lock()
@@ -386,7 +388,7 @@ func (r *Router) serve(c *Conn) error {
 	if errors.Is(err, errDraining) {
 		// The group is shutting down: once the last reply is out, the
 		// connection closes with 1001, if it has not already.
-		err = c.close(StatusGoingAway, "going away", ErrShutdown)
+		err = c.close(websocket.StatusGoingAway, "going away", errShutdown)
 	}
 	return err
 }
@@ -406,7 +408,7 @@ func (s *session) loop() error {
 		c.busy()
 		_, err = s.dispatch(data)
 		if !c.idle() {
-			return c.ended(ErrShutdown)
+			return c.ended(errShutdown)
 		}
 		if err != nil {
 			return err

@@ -90,13 +90,13 @@ func FuzzRouter(f *testing.F) {
 			_, got, err := c.Read(ctx)
 			switch {
 			case len(msg) > 32<<10:
-				if ws.CloseStatus(err) != websocket.StatusMessageTooBig {
+				if websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
 					t.Fatalf("message of %d bytes: %v, want close 1009", len(msg), err)
 				}
 				rc.drop()
 				return
 			case !binary && !utf8.Valid(msg):
-				if ws.CloseStatus(err) != websocket.StatusInvalidFramePayloadData {
+				if websocket.CloseStatus(err) != websocket.StatusInvalidFramePayloadData {
 					t.Fatalf("invalid UTF-8 text: %v, want close 1007", err)
 				}
 				rc.drop()

@@ -185,7 +185,7 @@ func TestRouterRequests(t *testing.T) {
 		`{"id":"z","event":"chat.send","statusCode":200,"body":{"message":"still here","user":"ana"}}`,
 	)
 	c.Close(websocket.StatusNormalClosure, "")
-	equal(t, "close status seen by onDisconnect", ws.CloseStatus(<-ch.ended), websocket.StatusNormalClosure)
+	equal(t, "close status seen by onDisconnect", websocket.CloseStatus(<-ch.ended), websocket.StatusNormalClosure)
 	equal(t, "connects", ch.connects.Load(), 1)
 	equal(t, "disconnects", ch.disconnects.Load(), 1)
 }
@@ -548,10 +548,10 @@ func TestRouterStreamsEndWithConnection(t *testing.T) {
 		}
 	}
 	err := <-ch.ended
-	equal(t, "close status", ws.CloseStatus(err), websocket.StatusNormalClosure)
+	equal(t, "close status", websocket.CloseStatus(err), websocket.StatusNormalClosure)
 	equal(t, "streams done before onDisconnect", ch.streamsAtDisconnect.Load(), 3)
 	for range 3 {
-		if err := <-ch.watchErr; ws.CloseStatus(err) != websocket.StatusNormalClosure {
+		if err := <-ch.watchErr; websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 			t.Fatalf("send after the connection ended: %v, want the close", err)
 		}
 	}
@@ -634,13 +634,13 @@ func TestRouterShutdown(t *testing.T) {
 			close(release)
 			equal(t, "reply in flight", recv(t, c), `{"id":"s","event":"slow","statusCode":200,"body":"done"}`)
 			err := readErr(t, c)
-			equal(t, "close", ws.CloseStatus(err), websocket.StatusGoingAway)
+			equal(t, "close", websocket.CloseStatus(err), websocket.StatusGoingAway)
 			if err := <-shutdown; err != nil {
 				t.Fatal(err)
 			}
 			err = <-ch.ended
-			equal(t, "onDisconnect's close status", ws.CloseStatus(err), websocket.StatusGoingAway)
-			if !errors.Is(err, ws.ErrShutdown) {
+			equal(t, "onDisconnect's close status", websocket.CloseStatus(err), websocket.StatusGoingAway)
+			if !errors.Is(err, ws.ErrClosed) {
 				t.Fatalf("onDisconnect: %v, want ErrShutdown", err)
 			}
 			equal(t, "streams done before onDisconnect", ch.streamsAtDisconnect.Load(), 1)
@@ -656,7 +656,7 @@ func TestRouterConnectRefused(t *testing.T) {
 	r.OnConnect(func(ctx context.Context, conn *ws.Conn) error { return ws.Unauthorized("who are you?") })
 	r.OnDisconnect(func(ctx context.Context, conn *ws.Conn, err error) { disconnects.Add(1) })
 	c := wstest.Dial(t, r)
-	wstest.Closed(t, c, ws.StatusPolicyViolation)
+	wstest.Closed(t, c, websocket.StatusPolicyViolation)
 	var e *ws.Error
 	if !errors.As(c.Err(), &e) || e.Status != http.StatusUnauthorized || string(e.Body.(json.RawMessage)) != `"who are you?"` {
 		t.Fatalf("refused with %v, want the envelope {\"statusCode\":401,\"body\":\"who are you?\"} before the close", c.Err())
@@ -977,11 +977,11 @@ func TestRouterShutdownConcurrent(t *testing.T) {
 	send(t, c, `{"event":"late","id":2}`)
 	close(release)
 	equal(t, "reply in flight", recv(t, c), `{"id":1,"event":"slow","statusCode":200,"body":"done"}`)
-	equal(t, "close", ws.CloseStatus(readErr(t, c)), websocket.StatusGoingAway)
+	equal(t, "close", websocket.CloseStatus(readErr(t, c)), websocket.StatusGoingAway)
 	if err := <-shutdown; err != nil {
 		t.Fatal(err)
 	}
 	err := <-ended
-	equal(t, "onDisconnect's close status", ws.CloseStatus(err), websocket.StatusGoingAway)
+	equal(t, "onDisconnect's close status", websocket.CloseStatus(err), websocket.StatusGoingAway)
 	equal(t, "late messages handled", late.Load(), 0)
 }

@@ -137,8 +137,8 @@ func TestGroupShutdown(t *testing.T) {
 		t.Fatalf("onConnect ran %d times and onDisconnect %d times, want %d and %d", c, d, n, n)
 	}
 	for range n {
-		if err := <-causes; !errors.Is(err, ws.ErrShutdown) || ws.CloseStatus(err) != ws.StatusGoingAway {
-			t.Fatalf("onDisconnect got %v (close status %d), want ErrShutdown and 1001", err, ws.CloseStatus(err))
+		if err := <-causes; !errors.Is(err, ws.ErrClosed) || websocket.CloseStatus(err) != websocket.StatusGoingAway {
+			t.Fatalf("onDisconnect got %v (close status %d), want ErrShutdown and 1001", err, websocket.CloseStatus(err))
 		}
 	}
 	wg.Wait()
@@ -176,7 +176,7 @@ func TestGroupShutdownTraditional(t *testing.T) {
 		if err != nil {
 			return
 		}
-		defer c.Close(ws.StatusNormalClosure, "")
+		defer c.Close(websocket.StatusNormalClosure, "")
 		for {
 			var v any
 			if err := c.ReceiveJSON(c.Context(), &v); err != nil {
@@ -223,7 +223,7 @@ func TestGroupShutdownTraditional(t *testing.T) {
 		}
 	}
 	for _, ch := range []chan error{handlerErr, acceptErr} {
-		if err := <-ch; !errors.Is(err, ws.ErrShutdown) || ws.CloseStatus(err) != ws.StatusGoingAway {
+		if err := <-ch; !errors.Is(err, ws.ErrClosed) || websocket.CloseStatus(err) != websocket.StatusGoingAway {
 			t.Fatalf("ReceiveJSON returned %v, want ErrShutdown and 1001", err)
 		}
 	}
@@ -245,7 +245,7 @@ func TestGroupShutdownDeadline(t *testing.T) {
 		t.Fatalf("Shutdown: %v, want context.Canceled", err)
 	}
 	for range 10 {
-		if err := p.next(t); !errors.Is(err, ws.ErrShutdown) {
+		if err := p.next(t); !errors.Is(err, ws.ErrClosed) {
 			t.Fatalf("onDisconnect got %v, want ErrShutdown", err)
 		}
 	}

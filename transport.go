@@ -248,7 +248,7 @@ func invalidReasonEnd(err error) error {
 		return nil
 	}
 	why := fmt.Errorf("ws: peer closed with %d and a reason that is not valid UTF-8", int(ce.Code))
-	return &closeError{code: StatusInvalidPayload, reason: "invalid UTF-8", cause: why}
+	return &closeError{code: websocket.StatusInvalidFramePayloadData, reason: "invalid UTF-8", cause: why}
 }
 
 // sendLocked sends what is held, under t.mu.

@@ -208,7 +208,7 @@ func TestCompressionAndSubprotocol(t *testing.T) {
 	h := ws.Callback(func(ctx context.Context, conn *ws.Conn) error {
 		protocols <- conn.Subprotocol()
 		return nil
-	}, relEcho, nil, ws.WithCompression(ws.CompressionContextTakeover), ws.WithSubprotocols("chat.v2", "chat.v1"))
+	}, relEcho, nil, ws.WithCompression(websocket.CompressionContextTakeover), ws.WithSubprotocols("chat.v2", "chat.v1"))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
@@ -259,14 +259,14 @@ func TestPeerCloseReason(t *testing.T) {
 		name    string
 		payload []byte // the peer's close frame
 		want    []byte // the server's
-		status  ws.StatusCode
+		status  websocket.StatusCode
 		text    string
 	}{
-		{"not UTF-8", []byte{0x0f, 0xa0, 0xff, 0xfe, 'x'}, invalid, ws.StatusInvalidPayload,
+		{"not UTF-8", []byte{0x0f, 0xa0, 0xff, 0xfe, 'x'}, invalid, websocket.StatusInvalidFramePayloadData,
 			"ws: peer closed with 4000 and a reason that is not valid UTF-8 (close 1007 invalid UTF-8)"},
-		{"cut rune", append([]byte{0x03, 0xe8}, "₈"[:2]...), invalid, ws.StatusInvalidPayload,
+		{"cut rune", append([]byte{0x03, 0xe8}, "₈"[:2]...), invalid, websocket.StatusInvalidFramePayloadData,
 			"ws: peer closed with 1000 and a reason that is not valid UTF-8 (close 1007 invalid UTF-8)"},
-		{"continuation bytes", append([]byte{0x0b, 0xb8}, "😀"[2:]...), invalid, ws.StatusInvalidPayload,
+		{"continuation bytes", append([]byte{0x0b, 0xb8}, "😀"[2:]...), invalid, websocket.StatusInvalidFramePayloadData,
 			"ws: peer closed with 3000 and a reason that is not valid UTF-8 (close 1007 invalid UTF-8)"},
 		{"UTF-8", append([]byte{0x0f, 0xa0}, "bye ₈∈中😀é"...), append([]byte{0x0f, 0xa0}, "bye ₈∈中😀é"...), 4000,
 			`failed to get reader: received close frame: status = StatusCode(4000) and reason = "bye ₈∈中😀é"`},
@@ -293,7 +293,7 @@ func TestPeerCloseReason(t *testing.T) {
 		if e.err != e.cause {
 			t.Fatalf("%s: onDisconnect got %v, the context's cause is %v", tc.name, e.err, e.cause)
 		}
-		if got := ws.CloseStatus(e.err); got != tc.status {
+		if got := websocket.CloseStatus(e.err); got != tc.status {
 			t.Fatalf("%s: close status %d, want %d (%v)", tc.name, got, tc.status, e.err)
 		}
 		if e.err.Error() != tc.text {

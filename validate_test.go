@@ -59,6 +59,9 @@ type Everything struct {
 	Required *int              `json:"required" validate:"omitempty"`
 }
 
+// defaultMaxErrors is the cap of an errorList when WithMaxErrors is not given.
+const defaultMaxErrors = 100
+
 func TestValidationMapping(t *testing.T) {
 	t.Parallel()
 	v := validator.New(validator.WithRequiredStructEnabled())
@@ -197,7 +200,7 @@ func TestErrorListCap(t *testing.T) {
 	receive := func(ctx context.Context, in capReq) (string, error) { return "ok", nil }
 	capped := dialLarge(t, ws.Callback(nil, receive, nil))
 	full := dialLarge(t, ws.Callback(nil, receive, nil, ws.WithMaxErrors(-1)))
-	const n = 3 * ws.DefaultMaxErrors
+	const n = 3 * defaultMaxErrors
 	tests := []struct {
 		name, msg   string
 		first, last string // the first and last entries under the cap
@@ -215,21 +218,21 @@ func TestErrorListCap(t *testing.T) {
 	for _, tt := range tests {
 		status, got := capReply(t, capped, tt.msg)
 		_, want := capReply(t, full, tt.msg)
-		if status != 400 || len(got) != ws.DefaultMaxErrors+1 {
-			t.Fatalf("%s: status %d with %d entries, want 400 with %d", tt.name, status, len(got), ws.DefaultMaxErrors+1)
+		if status != 400 || len(got) != defaultMaxErrors+1 {
+			t.Fatalf("%s: status %d with %d entries, want 400 with %d", tt.name, status, len(got), defaultMaxErrors+1)
 		}
 		if len(want) < n {
 			t.Fatalf("%s: %d entries without the cap, want at least %d", tt.name, len(want), n)
 		}
-		for i := range ws.DefaultMaxErrors {
+		for i := range defaultMaxErrors {
 			equal(t, fmt.Sprintf("%s: entry %d", tt.name, i), got[i], want[i])
 		}
 		equal(t, tt.name+": first entry", got[0], tt.first)
-		equal(t, tt.name+": last entry", got[ws.DefaultMaxErrors-1], tt.last)
-		equal(t, tt.name+": overflow entry", got[ws.DefaultMaxErrors], `{"loc":[],"type":"too_many_errors","msg":"At least 1 more error"}`)
+		equal(t, tt.name+": last entry", got[defaultMaxErrors-1], tt.last)
+		equal(t, tt.name+": overflow entry", got[defaultMaxErrors], `{"loc":[],"type":"too_many_errors","msg":"At least 1 more error"}`)
 	}
 	// Under the cap, nothing changes.
-	msg := `{"text":"x","items":[` + repeatJoin(`{}`, ws.DefaultMaxErrors) + `]}`
+	msg := `{"text":"x","items":[` + repeatJoin(`{}`, defaultMaxErrors) + `]}`
 	equal(t, "at the cap", roundTrip(t, capped, msg), roundTrip(t, full, msg))
 }
 
@@ -273,11 +276,11 @@ func TestErrorListCapCounts(t *testing.T) {
 		t.Parallel()
 		c := dial(t, ws.Callback(nil, func(ctx context.Context, in tooMany) (string, error) { return "ok", nil }, nil))
 		_, got := capReply(t, c, `{"n":150}`)
-		equal(t, "entries", len(got), ws.DefaultMaxErrors+1)
-		equal(t, "last listed", got[ws.DefaultMaxErrors-1], `{"loc":["n",99],"type":"value_error","msg":"Value error, bad"}`)
-		equal(t, "overflow", got[ws.DefaultMaxErrors], `{"loc":[],"type":"too_many_errors","msg":"50 more errors"}`)
+		equal(t, "entries", len(got), defaultMaxErrors+1)
+		equal(t, "last listed", got[defaultMaxErrors-1], `{"loc":["n",99],"type":"value_error","msg":"Value error, bad"}`)
+		equal(t, "overflow", got[defaultMaxErrors], `{"loc":[],"type":"too_many_errors","msg":"50 more errors"}`)
 		_, got = capReply(t, c, `{"n":101}`)
-		equal(t, "overflow of one", got[ws.DefaultMaxErrors], `{"loc":[],"type":"too_many_errors","msg":"1 more error"}`)
+		equal(t, "overflow of one", got[defaultMaxErrors], `{"loc":[],"type":"too_many_errors","msg":"1 more error"}`)
 	})
 	t.Run("struct-level validation: exact", func(t *testing.T) {
 		t.Parallel()
@@ -288,10 +291,10 @@ func TestErrorListCapCounts(t *testing.T) {
 		full := dialLarge(t, ws.Callback(nil, receive, nil, ws.WithValidator(v), ws.WithMaxErrors(-1)))
 		_, got := capReply(t, c, items)
 		_, want := capReply(t, full, items)
-		equal(t, "entries", len(got), ws.DefaultMaxErrors+1)
+		equal(t, "entries", len(got), defaultMaxErrors+1)
 		equal(t, "entries without the cap", len(want), 150)
-		equal(t, "listed", strings.Join(got[:ws.DefaultMaxErrors], ","), strings.Join(want[:ws.DefaultMaxErrors], ","))
-		equal(t, "overflow", got[ws.DefaultMaxErrors], `{"loc":[],"type":"too_many_errors","msg":"50 more errors"}`)
+		equal(t, "listed", strings.Join(got[:defaultMaxErrors], ","), strings.Join(want[:defaultMaxErrors], ","))
+		equal(t, "overflow", got[defaultMaxErrors], `{"loc":[],"type":"too_many_errors","msg":"50 more errors"}`)
 	})
 }
 
@@ -387,11 +390,11 @@ func TestValidationStopsAtCap(t *testing.T) {
 		before := calls.Load()
 		status, entries := capReply(t, c, tt.msg)
 		ran := calls.Load() - before
-		if status != 400 || len(entries) != ws.DefaultMaxErrors+1 {
+		if status != 400 || len(entries) != defaultMaxErrors+1 {
 			t.Fatalf("%s: status %d with %d entries", tt.name, status, len(entries))
 		}
-		if ran > ws.DefaultMaxErrors+1 {
-			t.Fatalf("%s: the failing validation ran %d times for %d listed errors", tt.name, ran, ws.DefaultMaxErrors)
+		if ran > defaultMaxErrors+1 {
+			t.Fatalf("%s: the failing validation ran %d times for %d listed errors", tt.name, ran, defaultMaxErrors)
 		}
 	}
 }
@@ -478,7 +481,7 @@ func TestCapKeepsValidatorOrder(t *testing.T) {
 	v := orderValidator()
 	receive := func(ctx context.Context, in orderReq) (string, error) { return "ok", nil }
 	full := dialLarge(t, ws.Callback(nil, receive, nil, ws.WithValidator(v), ws.WithMaxErrors(-1)))
-	caps := []int{0, 1, 2, 3, 5, 8, ws.DefaultMaxErrors}
+	caps := []int{0, 1, 2, 3, 5, 8, defaultMaxErrors}
 	capped := make([]*websocket.Conn, len(caps))
 	for i, n := range caps {
 		capped[i] = dialLarge(t, ws.Callback(nil, receive, nil, ws.WithValidator(v), ws.WithMaxErrors(n)))

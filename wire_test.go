@@ -398,7 +398,7 @@ func TestWireSweep(t *testing.T) {
 	for _, compress := range []bool{false, true} {
 		opts := []ws.Option{ws.WithReadLimit(1 << 20)}
 		if compress {
-			opts = append(opts, ws.WithCompression(ws.CompressionContextTakeover))
+			opts = append(opts, ws.WithCompression(websocket.CompressionContextTakeover))
 		}
 		for _, path := range wirePaths(opts...) {
 			t.Run(fmt.Sprintf("%s/compress=%v", path.name, compress), func(t *testing.T) {
@@ -463,7 +463,7 @@ func FuzzWireEcho(f *testing.F) {
 	// text, compressed and not.
 	echo := func(ctx context.Context, in wireMsg) (wireMsg, error) { return in, nil }
 	conns := [2]*fuzzConn{}
-	for i, opts := range [][]ws.Option{nil, {ws.WithCompression(ws.CompressionContextTakeover)}} {
+	for i, opts := range [][]ws.Option{nil, {ws.WithCompression(websocket.CompressionContextTakeover)}} {
 		url := relServerFor(f, ws.Callback(nil, echo, nil, append(opts, ws.WithReadLimit(1<<20))...))
 		conns[i] = &fuzzConn{url: url, opts: &websocket.DialOptions{CompressionMode: websocket.CompressionContextTakeover}}
 		f.Cleanup(conns[i].drop)

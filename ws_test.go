@@ -164,7 +164,7 @@ func TestCallbackRepliesInOrder(t *testing.T) {
 	equal(t, "reply to binary", recv(t, c), `{"statusCode":200,"body":{"message":"Hi! bin","user":"System"}}`)
 	c.Close(websocket.StatusNormalClosure, "")
 	err := <-ch.lastErr
-	equal(t, "close status seen by onDisconnect", ws.CloseStatus(err), websocket.StatusNormalClosure)
+	equal(t, "close status seen by onDisconnect", websocket.CloseStatus(err), websocket.StatusNormalClosure)
 	equal(t, "connects", ch.connects.Load(), 1)
 	equal(t, "disconnects", ch.disconnects.Load(), 1)
 }
@@ -182,7 +182,7 @@ func TestCallbackEnvelopes(t *testing.T) {
 			return ws.Created(ChatResponse(in)), nil
 		}, nil), `{"statusCode":201,"body":{"message":"m","user":"u"}}`},
 		{"accepted", ws.Callback(nil, func(ctx context.Context, in ChatRequest) (ws.StatusEnvelope[string], error) {
-			return ws.Accepted("queued"), nil
+			return ws.Status(http.StatusAccepted, "queued"), nil
 		}, nil), `{"statusCode":202,"body":"queued"}`},
 		{"no content", ws.Callback(nil, func(ctx context.Context, in ChatRequest) (ws.StatusEnvelope[ChatResponse], error) {
 			return ws.NoContent[ChatResponse](), nil
@@ -349,7 +349,7 @@ func TestCallbackErrors(t *testing.T) {
 		case "missing":
 			return ChatResponse{}, ws.NotFound(map[string]string{"detail": "no such room"})
 		case "wrapped":
-			return ChatResponse{}, fmt.Errorf("looking up: %w", ws.Conflict("taken"))
+			return ChatResponse{}, fmt.Errorf("looking up: %w", ws.NewError(http.StatusConflict, "taken"))
 		case "custom":
 			return ChatResponse{}, ws.NewError(418, nil)
 		}
@@ -378,9 +378,9 @@ func TestErrorConstructors(t *testing.T) {
 		want int
 	}{
 		{ws.BadRequest(nil), 400}, {ws.Unauthorized(nil), 401}, {ws.Forbidden(nil), 403},
-		{ws.NotFound(nil), 404}, {ws.MethodNotAllowed(nil), 405}, {ws.Conflict(nil), 409},
-		{ws.InternalServerError(nil), 500}, {ws.NotImplemented(nil), 501},
-		{ws.ServiceUnavailable(nil), 503}, {ws.GatewayTimeout(nil), 504},
+		{ws.NotFound(nil), 404}, {ws.NewError(http.StatusMethodNotAllowed, nil), 405}, {ws.NewError(http.StatusConflict, nil), 409},
+		{ws.InternalServerError(nil), 500}, {ws.NewError(http.StatusNotImplemented, nil), 501},
+		{ws.NewError(http.StatusServiceUnavailable, nil), 503}, {ws.NewError(http.StatusGatewayTimeout, nil), 504},
 	}
 	for _, tt := range tests {
 		equal(t, tt.err.Error(), tt.err.Status, tt.want)
@@ -452,14 +452,14 @@ func TestCallbackOnConnect(t *testing.T) {
 	equal(t, "error", err, nil)
 
 	c = srv.Dial(t, "?mode=refuse")
-	wstest.Closed(t, c, ws.StatusPolicyViolation)
+	wstest.Closed(t, c, websocket.StatusPolicyViolation)
 	var ce websocket.CloseError
 	if !errors.As(c.Err(), &ce) || strings.Contains(ce.Reason, "not today") || strings.Contains(c.Err().Error(), "not today") {
 		t.Fatalf("error text reached the client: %v", c.Err())
 	}
 
 	c = srv.Dial(t, "?mode=unauthorized")
-	wstest.Closed(t, c, ws.StatusPolicyViolation)
+	wstest.Closed(t, c, websocket.StatusPolicyViolation)
 	var e *ws.Error
 	if !errors.As(c.Err(), &e) || e.Status != http.StatusUnauthorized || string(e.Body.(json.RawMessage)) != `"log in first"` {
 		t.Fatalf("refused with %v, want the envelope {\"statusCode\":401,\"body\":\"log in first\"} before the close", c.Err())
@@ -495,13 +495,13 @@ func TestCallbackOnDisconnectCauses(t *testing.T) {
 	t.Run("client close", func(t *testing.T) {
 		t.Parallel()
 		r := run(t, nil, ok, func(c *websocket.Conn) { c.Close(4000, "bye") })
-		equal(t, "status", ws.CloseStatus(r.err), 4000)
+		equal(t, "status", websocket.CloseStatus(r.err), 4000)
 		equal(t, "calls", r.count, 1)
 	})
 	t.Run("tcp drop", func(t *testing.T) {
 		t.Parallel()
 		r := run(t, nil, ok, func(c *websocket.Conn) { c.CloseNow() })
-		equal(t, "status", ws.CloseStatus(r.err), -1)
+		equal(t, "status", websocket.CloseStatus(r.err), -1)
 		equal(t, "calls", r.count, 1)
 	})
 	t.Run("read limit", func(t *testing.T) {
@@ -510,8 +510,8 @@ func TestCallbackOnDisconnectCauses(t *testing.T) {
 			send(t, c, `{"message":"`+strings.Repeat("x", 100)+`","user":"u"}`)
 			equal(t, "client sees", websocket.CloseStatus(readErr(t, c)), websocket.StatusMessageTooBig)
 		})
-		equal(t, "status", ws.CloseStatus(r.err), ws.StatusMessageTooBig)
-		if !errors.Is(r.err, ws.ErrMessageTooBig) {
+		equal(t, "status", websocket.CloseStatus(r.err), websocket.StatusMessageTooBig)
+		if !errors.Is(r.err, websocket.ErrMessageTooBig) {
 			t.Fatalf("err = %v, want ErrMessageTooBig", r.err)
 		}
 		equal(t, "calls", r.count, 1)
@@ -526,7 +526,7 @@ func TestCallbackOnDisconnectCauses(t *testing.T) {
 			err := readErr(t, c)
 			equal(t, "client sees", websocket.CloseStatus(err), 4001)
 		})
-		equal(t, "status", ws.CloseStatus(r.err), 4001)
+		equal(t, "status", websocket.CloseStatus(r.err), 4001)
 		if !errors.Is(r.err, ws.ErrClosed) {
 			t.Fatalf("err = %v, want ErrClosed", r.err)
 		}
@@ -538,8 +538,8 @@ func TestCallbackOnDisconnectCauses(t *testing.T) {
 			send(t, c, "{\"message\":\"\xff\",\"user\":\"u\"}")
 			equal(t, "client sees", websocket.CloseStatus(readErr(t, c)), websocket.StatusInvalidFramePayloadData)
 		})
-		if !errors.Is(r.err, ws.ErrInvalidUTF8) {
-			t.Fatalf("err = %v, want ErrInvalidUTF8", r.err)
+		if websocket.CloseStatus(r.err) != websocket.StatusInvalidFramePayloadData {
+			t.Fatalf("err = %v, want close status 1007", r.err)
 		}
 		equal(t, "calls", r.count, 1)
 	})
@@ -704,11 +704,11 @@ func TestAccept(t *testing.T) {
 		}
 		var in ChatRequest
 		if err := conn.ReceiveJSON(conn.Context(), &in); err != nil {
-			conn.Close(ws.StatusInternalError, "")
+			conn.Close(websocket.StatusInternalError, "")
 			return
 		}
 		conn.SendJSON(conn.Context(), ws.Ok(ChatResponse(in)))
-		conn.Close(ws.StatusNormalClosure, "done")
+		conn.Close(websocket.StatusNormalClosure, "done")
 	})
 	c := dial(t, h)
 	equal(t, "reply", roundTrip(t, c, `{"message":"m","user":"u"}`), `{"statusCode":200,"body":{"message":"m","user":"u"}}`)

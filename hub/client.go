@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/cafeto-go/ws"
+	"github.com/coder/websocket"
 )
 
 // client is a connection held by a hub: its bounded outbound queue, the
@@ -201,7 +202,7 @@ func (h *Hub) tooSlow(c *client) {
 	if h.onTooSlow != nil {
 		h.callTooSlow(c.conn)
 	}
-	c.conn.Close(ws.StatusPolicyViolation, "too slow")
+	c.conn.Close(websocket.StatusPolicyViolation, "too slow")
 }
 
 // group is a room, or the connections sharing an id: the members on this

@@ -446,7 +446,7 @@ func TestSlowConnectionIsDisconnected(t *testing.T) {
 	n.mu.Lock()
 	err := n.ended["slow"]
 	n.mu.Unlock()
-	if got := ws.CloseStatus(err); got != ws.StatusPolicyViolation {
+	if got := websocket.CloseStatus(err); got != websocket.StatusPolicyViolation {
 		t.Fatalf("slow connection ended with %v (status %d), want 1008", err, got)
 	}
 	broadcastAll(t, n.h, "lobby", "end")

@@ -267,7 +267,7 @@ func (c *Client) Done() <-chan struct{} { return c.done }
 
 // Err returns why the client has ended once [Client.Done] is closed:
 // [ErrClosed] after Close, an error wrapping [ErrConnectionLost] (read its
-// close code with [ws.CloseStatus]), or a [*HandshakeError]. It returns nil
+// close code with [websocket.CloseStatus]), or a [*HandshakeError]. It returns nil
 // while the client is running.
 func (c *Client) Err() error {
 	c.mu.Lock()

@@ -67,7 +67,7 @@ func (cn *conn) close(code websocket.StatusCode, reason string) {
 // past its deadline means the server does not read.
 func (cn *conn) writeTimedOut() {
 	if d := cn.deadline.Load(); d != 0 && time.Now().UnixNano() >= d {
-		cn.drop(ws.ErrWriteTimeout)
+		cn.drop(errWriteTimeout)
 	}
 }
 
@@ -212,7 +212,7 @@ func (cn *conn) lostLocked(cause error) error {
 		kind = ErrClosed
 	}
 	var refusal *ws.Error
-	if ws.CloseStatus(cause) == ws.StatusPolicyViolation {
+	if websocket.CloseStatus(cause) == websocket.StatusPolicyViolation {
 		refusal = cn.refusal
 	}
 	return newLostError(kind, cause, refusal)
@@ -399,7 +399,7 @@ func (cn *conn) startPings(interval time.Duration) {
 				return
 			}
 			if cn.messages.Load() == seen {
-				cn.drop(ws.ErrPongTimeout)
+				cn.drop(errPongTimeout)
 				return
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 
 	"github.com/cafeto-go/ws"
 	"github.com/coder/websocket"
@@ -17,7 +18,7 @@ var (
 	ErrClosed = errors.New("wsclient: client closed")
 	// ErrConnectionLost: the connection ended while the call or stream
 	// was under way, or before it started. The error wraps the cause as
-	// well: [ws.CloseStatus] reads its close code (-1 when the connection
+	// well: [websocket.CloseStatus] reads its close code (-1 when the connection
 	// dropped without a close frame).
 	ErrConnectionLost = errors.New("wsclient: connection lost")
 	// ErrNotConnected: the connection is lost and the client is
@@ -60,9 +61,9 @@ type lostError struct {
 func newLostError(kind, cause error, refusal *ws.Error) *lostError {
 	e := &lostError{kind: kind, cause: cause, refusal: refusal}
 	var ce websocket.CloseError
-	if cause != nil && !errors.As(cause, &ce) && errors.Is(cause, ws.ErrMessageTooBig) {
+	if cause != nil && !errors.As(cause, &ce) && errors.Is(cause, websocket.ErrMessageTooBig) {
 		// coder/websocket closed with 1009 itself.
-		e.closed = websocket.CloseError{Code: ws.StatusMessageTooBig, Reason: "message too big"}
+		e.closed = websocket.CloseError{Code: websocket.StatusMessageTooBig, Reason: "message too big"}
 	}
 	return e
 }
@@ -119,3 +120,10 @@ func (e *notConnected) Unwrap() []error {
 	}
 	return []error{ErrNotConnected, e.last}
 }
+
+// Why the client dropped a server that went silent: both wrap
+// [os.ErrDeadlineExceeded], as the server's own timeouts do.
+var (
+	errWriteTimeout = fmt.Errorf("wsclient: write timed out: %w", os.ErrDeadlineExceeded)
+	errPongTimeout  = fmt.Errorf("wsclient: server did not answer ping: %w", os.ErrDeadlineExceeded)
+)

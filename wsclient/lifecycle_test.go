@@ -16,6 +16,7 @@ import (
 	"github.com/cafeto-go/ws"
 	"github.com/cafeto-go/ws/wsclient"
 	"github.com/cafeto-go/ws/wstest"
+	"github.com/coder/websocket"
 )
 
 // A ws.Callback endpoint: Send matches replies by order; frames with an
@@ -222,7 +223,7 @@ func TestConnectionLost(t *testing.T) {
 	conn.Close(4001, "kicked")
 	for range 3 {
 		err := <-errs
-		if !errors.Is(err, wsclient.ErrConnectionLost) || ws.CloseStatus(err) != 4001 {
+		if !errors.Is(err, wsclient.ErrConnectionLost) || websocket.CloseStatus(err) != 4001 {
 			t.Fatalf("err = %v, want ErrConnectionLost with close 4001", err)
 		}
 	}
@@ -240,7 +241,7 @@ func TestRefused(t *testing.T) {
 	ws.On(r, "x", func(ctx context.Context, in struct{}) (int, error) { return 1, nil })
 	r.OnConnect(func(ctx context.Context, conn *ws.Conn) error { return ws.Unauthorized("log in first") })
 	c := wstest.Dial(t, r)
-	wstest.Closed(t, c, ws.StatusPolicyViolation)
+	wstest.Closed(t, c, websocket.StatusPolicyViolation)
 	var e *ws.Error
 	if !errors.As(c.Err(), &e) || e.Status != http.StatusUnauthorized {
 		t.Fatalf("err = %v, want the 401 envelope", c.Err())
@@ -376,7 +377,7 @@ func TestReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Close()
-	if err := <-streamErr; !errors.Is(err, wsclient.ErrConnectionLost) || ws.CloseStatus(err) != ws.StatusGoingAway {
+	if err := <-streamErr; !errors.Is(err, wsclient.ErrConnectionLost) || websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Fatalf("stream: %v, want ErrConnectionLost with 1001", err)
 	}
 	// Calls fail fast until it is back.
@@ -428,7 +429,7 @@ func TestReconnectUnauthorized(t *testing.T) {
 	ctx := t.Context()
 	go wsclient.Call[string](ctx, c, "block", struct{}{})
 	conn := <-ch.blocked
-	conn.Close(ws.StatusGoingAway, "restart")
+	conn.Close(websocket.StatusGoingAway, "restart")
 	<-c.Done()
 	var he *wsclient.HandshakeError
 	if !errors.As(c.Err(), &he) || he.StatusCode != http.StatusUnauthorized {

@@ -73,14 +73,14 @@ func WithReadLimit(n int64) Option {
 
 // WithWriteTimeout bounds each frame the client writes. A server that does
 // not take a frame within d is dropped: the connection ends with
-// [ws.ErrWriteTimeout]. The default is 10 s; zero means no bound.
+// [os.ErrDeadlineExceeded]. The default is 10 s; zero means no bound.
 func WithWriteTimeout(d time.Duration) Option {
 	return func(o *options) { o.writeTimeout = max(d, 0) }
 }
 
 // WithPingInterval pings the server every d; a server that neither
 // answers nor sends anything within another d is dropped and the
-// connection ends with [ws.ErrPongTimeout]. The default is 30 s, as the
+// connection ends with [os.ErrDeadlineExceeded]. The default is 30 s, as the
 // server's; zero turns pings off.
 func WithPingInterval(d time.Duration) Option {
 	return func(o *options) { o.pingInterval = max(d, 0) }

@@ -11,6 +11,7 @@ import (
 	"github.com/cafeto-go/ws"
 	"github.com/cafeto-go/ws/wsclient"
 	"github.com/cafeto-go/ws/wstest"
+	"github.com/coder/websocket"
 )
 
 // countingTransport counts the requests it carries.
@@ -46,7 +47,7 @@ func TestOptions(t *testing.T) {
 		t.Fatalf("big(50) = %d bytes, %v", len(s), err)
 	}
 	_, err = wsclient.Call[string](ctx, c, "big", 200)
-	if !errors.Is(err, wsclient.ErrConnectionLost) || ws.CloseStatus(err) != ws.StatusMessageTooBig {
+	if !errors.Is(err, wsclient.ErrConnectionLost) || websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
 		t.Fatalf("big(200) = %v, want ErrConnectionLost with 1009", err)
 	}
 }

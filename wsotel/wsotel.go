@@ -53,6 +53,7 @@ import (
 	"time"
 
 	"github.com/cafeto-go/ws"
+	"github.com/coder/websocket"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -101,7 +102,7 @@ type Telemetry struct {
 	// interface would allocate a new slice each time.
 	received, transmitted []metric.RecordOption
 	attrs                 sync.Map // callKey → *callAttrs
-	closeCodes            sync.Map // ws.StatusCode → []metric.AddOption
+	closeCodes            sync.Map // websocket.StatusCode → []metric.AddOption
 }
 
 // callKey names the attributes of a call's measurement.
@@ -265,7 +266,7 @@ func (t *Telemetry) Observer() ws.Observer {
 		End: func(conn *ws.Conn, err error) {
 			ctx := conn.Context()
 			t.active.Add(ctx, -1)
-			t.closed.Add(ctx, 1, t.closeCode(ws.CloseStatus(err))...)
+			t.closed.Add(ctx, 1, t.closeCode(websocket.CloseStatus(err))...)
 		},
 		Read:  func(conn *ws.Conn, n int) { t.size.Record(conn.Context(), int64(n), t.received...) },
 		Write: func(conn *ws.Conn, n int) { t.size.Record(conn.Context(), int64(n), t.transmitted...) },
@@ -273,7 +274,7 @@ func (t *Telemetry) Observer() ws.Observer {
 }
 
 // closeCode returns the attribute of a close code, made once per code.
-func (t *Telemetry) closeCode(code ws.StatusCode) []metric.AddOption {
+func (t *Telemetry) closeCode(code websocket.StatusCode) []metric.AddOption {
 	if m, ok := t.closeCodes.Load(code); ok {
 		return m.([]metric.AddOption)
 	}

@@ -33,6 +33,7 @@ import (
 
 	"github.com/cafeto-go/ws"
 	"github.com/cafeto-go/ws/wsclient"
+	"github.com/coder/websocket"
 )
 
 // defaultTimeout bounds the waits of a client whose server sets no
@@ -215,7 +216,7 @@ func ErrorAt(t testing.TB, err error, loc ...any) ws.ErrorDetail {
 // close code of its connection's end; -1 means it ended without one (a
 // dropped connection). It fails the test when c is still running after
 // [Timeout](c) or the code differs.
-func Closed(t testing.TB, c *wsclient.Client, code ws.StatusCode) {
+func Closed(t testing.TB, c *wsclient.Client, code websocket.StatusCode) {
 	t.Helper()
 	timeout := Timeout(c)
 	select {
@@ -223,7 +224,7 @@ func Closed(t testing.TB, c *wsclient.Client, code ws.StatusCode) {
 	case <-time.After(timeout):
 		t.Fatalf("wstest: client still connected after %v, want close %d", timeout, code)
 	}
-	if got := ws.CloseStatus(c.Err()); got != code {
+	if got := websocket.CloseStatus(c.Err()); got != code {
 		t.Fatalf("wstest: client ended with %v (close %d), want close %d", c.Err(), got, code)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/cafeto-go/ws/internal/leaktest"
 	"github.com/cafeto-go/ws/wsclient"
 	"github.com/cafeto-go/ws/wstest"
+	"github.com/coder/websocket"
 )
 
 func TestMain(m *testing.M) { leaktest.Main(m, 5*time.Second) }
@@ -104,7 +105,7 @@ func TestBotInTheDemo(t *testing.T) {
 
 	// The demo restarts: the bot is back in the room, and answers.
 	stop()
-	wstest.Closed(t, ana, ws.StatusGoingAway)
+	wstest.Closed(t, ana, websocket.StatusGoingAway)
 	if ln, err = net.Listen("tcp", addr); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"log"
 
 	ws "github.com/cafeto-go/ws"
+	"github.com/coder/websocket"
 
 	"github.com/cafeto-go/ws/bench/internal/serve"
 )
@@ -25,10 +26,10 @@ type ChatResponse struct {
 	User    string `json:"user"`
 }
 
-var modes = map[string]ws.CompressionMode{
-	"disabled":            ws.CompressionDisabled,
-	"no-context-takeover": ws.CompressionNoContextTakeover,
-	"context-takeover":    ws.CompressionContextTakeover,
+var modes = map[string]websocket.CompressionMode{
+	"disabled":            websocket.CompressionDisabled,
+	"no-context-takeover": websocket.CompressionNoContextTakeover,
+	"context-takeover":    websocket.CompressionContextTakeover,
 }
 
 func main() {

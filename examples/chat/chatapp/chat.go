@@ -3,6 +3,7 @@ package chatapp
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -206,6 +207,6 @@ func refusal(loc, typ, msg string) ws.ErrorList {
 
 // nameTaken is the 409 of a name someone else has joined with.
 func nameTaken(name string) *ws.Error {
-	return ws.Conflict(refusal("user", "name_taken",
+	return ws.NewError(http.StatusConflict, refusal("user", "name_taken",
 		fmt.Sprintf("The name %q is taken in this room: pick another one", strings.TrimSpace(name))))
 }

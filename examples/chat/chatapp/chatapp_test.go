@@ -429,8 +429,8 @@ func TestShutdownSendsGoingAway(t *testing.T) {
 
 	done := make(chan error, 1)
 	go func() { done <- conns.Shutdown(context.Background()) }()
-	wstest.Closed(t, live.Client, ws.StatusGoingAway)
-	wstest.Closed(t, old.Client, ws.StatusGoingAway)
+	wstest.Closed(t, live.Client, websocket.StatusGoingAway)
+	wstest.Closed(t, old.Client, websocket.StatusGoingAway)
 	if _, _, err := echo.Read(t.Context()); websocket.CloseStatus(err) != websocket.StatusGoingAway {
 		t.Errorf("/echo read after shutdown: %v, want close 1001", err)
 	}

@@ -3,6 +3,7 @@ package chatapp
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -94,7 +95,7 @@ func (c *Chat) Join(ctx context.Context, in JoinRequest) (Joined, error) {
 		if nameKey(had) == key {
 			return Joined{User: had}, nil
 		}
-		return Joined{}, ws.Conflict(refusal("user", "already_joined",
+		return Joined{}, ws.NewError(http.StatusConflict, refusal("user", "already_joined",
 			fmt.Sprintf("You have joined as %q: a name is chosen once per connection", had)))
 	}
 	if _, taken := c.names[key]; taken {
