@@ -59,7 +59,7 @@ func Callback[Req, Resp any](
 	onConnect func(ctx context.Context, conn *Conn) error,
 	onReceive func(ctx context.Context, in Req) (Resp, error),
 	onDisconnect func(ctx context.Context, conn *Conn, err error),
-	opts ...Option,
+	opts ...CallbackOption,
 ) http.Handler {
 	if onReceive == nil {
 		panic("ws: Callback needs an onReceive function")

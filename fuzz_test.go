@@ -402,9 +402,9 @@ func FuzzFrames(f *testing.F) {
 
 // relServer serves a Callback with the probe's callbacks and group and
 // returns its URL.
-func relServer[Req, Resp any](tb testing.TB, p *relProbe, receive func(context.Context, Req) (Resp, error), opts ...ws.Option) string {
+func relServer[Req, Resp any](tb testing.TB, p *relProbe, receive func(context.Context, Req) (Resp, error), opts ...ws.CallbackOption) string {
 	tb.Helper()
-	opts = append([]ws.Option{ws.WithGroup(&p.group)}, opts...)
+	opts = append([]ws.CallbackOption{ws.WithGroup(&p.group)}, opts...)
 	return relServerFor(tb, ws.Callback(p.onConnect, receive, p.onDisconnect, opts...))
 }
 

@@ -28,12 +28,12 @@ type Observer struct {
 // [Router], [Handler] or [Accept]. It may be given several times; the
 // observers run in the order given. The default is none.
 func WithObserver(o Observer) Option {
-	return func(c *config) {
+	return option(func(c *config) {
 		c.observers = append(c.observers, o)
 		if o.Read != nil || o.Write != nil {
 			c.observeIO = true
 		}
-	}
+	})
 }
 
 // start tells the observers that c has started.

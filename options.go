@@ -10,8 +10,46 @@ import (
 	"github.com/go-playground/validator/v10"
 )
 
-// Option configures [Callback], [Handler] and [Accept].
-type Option func(*config)
+// Options are typed by the shapes they apply to, so that one that cannot
+// apply does not compile: an [Option] configures every shape ([Accept],
+// [Handler], [Callback], [Router]), a [CallbackOption] the shapes that
+// decode and validate messages ([Callback], [Router]), and a
+// [RouterOption] the [Router] alone. Each With… function returns the
+// narrowest it needs; an Option is a CallbackOption, which is a
+// RouterOption, so that a Router takes them all.
+type (
+	// Option configures a connection, whatever serves it: [Accept],
+	// [Handler], [Callback] and [Router] take it.
+	Option interface {
+		CallbackOption
+		connOption()
+	}
+	// CallbackOption configures how messages are decoded, validated and
+	// handled: [Callback] and [Router] take it.
+	CallbackOption interface {
+		RouterOption
+		callbackOption()
+	}
+	// RouterOption configures a [Router]: [NewRouter] takes it.
+	RouterOption interface {
+		apply(*config)
+	}
+)
+
+// option is an Option, callbackOption a CallbackOption, routerOption a
+// RouterOption.
+type (
+	option         func(*config)
+	callbackOption func(*config)
+	routerOption   func(*config)
+)
+
+func (o option) apply(c *config)         { o(c) }
+func (option) callbackOption()           {}
+func (option) connOption()               {}
+func (o callbackOption) apply(c *config) { o(c) }
+func (callbackOption) callbackOption()   {}
+func (o routerOption) apply(c *config)   { o(c) }
 
 type config struct {
 	validate       *validator.Validate
@@ -46,7 +84,7 @@ var defaultValidator = sync.OnceValue(func() *validator.Validate {
 	return validator.New(validator.WithRequiredStructEnabled())
 })
 
-func newConfig(opts []Option) *config {
+func newConfig[O RouterOption](opts []O) *config {
 	c := &config{
 		logger:       discard,
 		readLimit:    defaultReadLimit,
@@ -55,7 +93,7 @@ func newConfig(opts []Option) *config {
 		maxErrors:    defaultMaxErrors,
 	}
 	for _, o := range opts {
-		o(c)
+		o.apply(c)
 	}
 	if c.validate == nil {
 		c.validate = defaultValidator()
@@ -67,19 +105,19 @@ func newConfig(opts []Option) *config {
 // validator (one created with validator.WithRequiredStructEnabled). Register
 // your custom tags on v before you pass it: validator's Register methods are
 // not safe once validation has started. The package does not change v.
-func WithValidator(v *validator.Validate) Option {
-	return func(c *config) { c.validate = v }
+func WithValidator(v *validator.Validate) CallbackOption {
+	return callbackOption(func(c *config) { c.validate = v })
 }
 
 // WithLogger logs through l: errors returned by receive functions, panics
 // with their stacks, and why connections ended abnormally. The default
 // discards everything.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
+	return option(func(c *config) {
 		if l != nil {
 			c.logger = l
 		}
-	}
+	})
 }
 
 // WithReadLimit sets the largest message, in bytes, the server reads; a
@@ -87,7 +125,7 @@ func WithLogger(l *slog.Logger) Option {
 // the limit is passed, without buffering the rest. The default is 32 KiB.
 // A negative n removes the limit.
 func WithReadLimit(n int64) Option {
-	return func(c *config) { c.readLimit = n }
+	return option(func(c *config) { c.readLimit = n })
 }
 
 // WithOriginPatterns allows cross-origin handshakes from the hosts matching
@@ -112,7 +150,7 @@ func WithReadLimit(n int64) Option {
 //		chatHandler.ServeHTTP(w, r)
 //	})
 func WithOriginPatterns(patterns ...string) Option {
-	return func(c *config) { c.originPatterns = append(c.originPatterns, patterns...) }
+	return option(func(c *config) { c.originPatterns = append(c.originPatterns, patterns...) })
 }
 
 // CompressionMode is a permessage-deflate mode (RFC 7692) for
@@ -138,7 +176,7 @@ const (
 // below 128 bytes (512 without context takeover) are sent as they are. The
 // default is [CompressionDisabled]; docs/performance.md has the measured cost.
 func WithCompression(mode CompressionMode) Option {
-	return func(c *config) { c.compression = mode }
+	return option(func(c *config) { c.compression = mode })
 }
 
 // WithSubprotocols lists the subprotocols the server speaks, in order of
@@ -147,7 +185,7 @@ func WithCompression(mode CompressionMode) Option {
 // that asks for none of them still connects, with no subprotocol: refuse it
 // in onConnect if you must. The default is none.
 func WithSubprotocols(protocols ...string) Option {
-	return func(c *config) { c.subprotocols = append(c.subprotocols, protocols...) }
+	return option(func(c *config) { c.subprotocols = append(c.subprotocols, protocols...) })
 }
 
 // WithPingInterval pings the peer every d and waits up to d for its pong; a
@@ -158,7 +196,7 @@ func WithSubprotocols(protocols ...string) Option {
 // reading is paused at the read-ahead budget, the peer is not pinged. The
 // default is 30 s; zero turns pings off.
 func WithPingInterval(d time.Duration) Option {
-	return func(c *config) { c.pingInterval = max(d, 0) }
+	return option(func(c *config) { c.pingInterval = max(d, 0) })
 }
 
 // WithWriteTimeout bounds each frame the server writes. A peer that does not
@@ -166,13 +204,13 @@ func WithPingInterval(d time.Duration) Option {
 // onDisconnect gets [errWriteTimeout]; no goroutine stays blocked. The
 // default is 10 s; zero means no bound.
 func WithWriteTimeout(d time.Duration) Option {
-	return func(c *config) { c.writeTimeout = max(d, 0) }
+	return option(func(c *config) { c.writeTimeout = max(d, 0) })
 }
 
 // WithGroup tracks every connection of the handler in g, so that
 // [Group.Shutdown] can close them all. One group may serve many handlers.
 func WithGroup(g *Group) Option {
-	return func(c *config) { c.group = g }
+	return option(func(c *config) { c.group = g })
 }
 
 // WithTagError words the 400 errorList entry of a custom validator tag:
@@ -183,43 +221,41 @@ func WithGroup(g *Group) Option {
 //	v.RegisterValidation("nickname", isNickname)
 //	ws.Callback(nil, receive, nil, ws.WithValidator(v),
 //		ws.WithTagError("nickname", "nickname_invalid", "Nickname may hold letters and digits only"))
-func WithTagError(tag, errType, msg string) Option {
-	return func(c *config) {
+func WithTagError(tag, errType, msg string) CallbackOption {
+	return callbackOption(func(c *config) {
 		if c.tagErrors == nil {
 			c.tagErrors = make(map[string]tagError)
 		}
 		c.tagErrors[tag] = tagError{typ: errType, msg: msg}
-	}
+	})
 }
 
 // WithConcurrency lets a [Router] handle up to n requests of one connection
 // at once, each on its own goroutine; their replies may then come out of
 // order, matched to requests by their id. The default, 1, handles a
 // connection's requests one at a time and replies in order, as [Callback]
-// does. Streams are not counted: they always run beside requests. Other
-// handlers ignore it.
-func WithConcurrency(n int) Option {
-	return func(c *config) { c.concurrency = max(n, 1) }
+// does. Streams are not counted: they always run beside requests.
+func WithConcurrency(n int) RouterOption {
+	return routerOption(func(c *config) { c.concurrency = max(n, 1) })
 }
 
 // WithMaxStreams bounds the streams ([Stream]) one connection of a [Router]
 // may have open at once; a request for one more is answered with a 429
-// errorList. The default is 16; n < 1 means the default. Other handlers
-// ignore it.
-func WithMaxStreams(n int) Option {
-	return func(c *config) { c.maxStreams = max(n, 0) }
+// errorList. The default is 16; n < 1 means the default.
+func WithMaxStreams(n int) RouterOption {
+	return routerOption(func(c *config) { c.maxStreams = max(n, 0) })
 }
 
 // WithInterceptors wraps the handling of each message of a [Callback] or a
 // [Router] in interceptors, the first outermost, like HTTP middleware; see
 // [Interceptor] for what they see and may do. It may be given several
-// times: the interceptors add up in order. Other handlers ignore it. The
+// times: the interceptors add up in order. The
 // default is none, and then the per-message path does no work for them.
-func WithInterceptors(interceptors ...Interceptor) Option {
+func WithInterceptors(interceptors ...Interceptor) CallbackOption {
 	for _, i := range interceptors {
 		if i == nil {
 			panic("ws: WithInterceptors needs non-nil interceptors")
 		}
 	}
-	return func(c *config) { c.interceptors = append(c.interceptors, interceptors...) }
+	return callbackOption(func(c *config) { c.interceptors = append(c.interceptors, interceptors...) })
 }

@@ -11,6 +11,6 @@ const defaultMaxErrors = 100
 // at least one. A negative n removes the cap, the bound on the reply's size
 // and the bound on the work validation does for a message: use it only for
 // clients you trust.
-func WithMaxErrors(n int) Option {
-	return func(c *config) { c.maxErrors = n }
+func WithMaxErrors(n int) CallbackOption {
+	return callbackOption(func(c *config) { c.maxErrors = n })
 }

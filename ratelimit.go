@@ -106,7 +106,7 @@ func WithRateLimit(l RateLimit) Option {
 				" messages per second, in bursts of " + strconv.Itoa(l.Burst),
 		}}}},
 	}
-	return func(c *config) { c.limits = append(c.limits, lim) }
+	return option(func(c *config) { c.limits = append(c.limits, lim) })
 }
 
 // limiter is one [RateLimit]: its figures and its keyed buckets.

@@ -9,7 +9,7 @@ import (
 func TestBucketRefill(t *testing.T) {
 	l := WithRateLimit(RateLimit{Rate: 2, Burst: 3})
 	var cfg config
-	l(&cfg)
+	l.apply(&cfg)
 	lim := cfg.limits[0]
 	b := &bucket{tokens: lim.burst}
 	sec := int64(time.Second)
@@ -36,7 +36,7 @@ func TestBucketRefill(t *testing.T) {
 // after the last one let go; then they are dropped.
 func TestKeyedBucketsBounded(t *testing.T) {
 	var cfg config
-	WithRateLimit(RateLimit{Rate: 5, Burst: 10})(&cfg) // refills in 2 s
+	WithRateLimit(RateLimit{Rate: 5, Burst: 10}).apply(&cfg) // refills in 2 s
 	l := cfg.limits[0]
 	sec := int64(time.Second)
 	a1 := l.acquire("ana", 0)

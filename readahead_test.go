@@ -124,8 +124,8 @@ func TestPeerSeenBehindBusyHandler(t *testing.T) {
 
 // raRouter serves "slow" (waits for its ctx or release), "echo" and the
 // stream "watch" (one item, then waits for its ctx).
-func raRouter(p *relProbe, started chan<- context.Context, release <-chan struct{}, opts ...ws.Option) *ws.Router {
-	r := ws.NewRouter(append([]ws.Option{ws.WithGroup(&p.group)}, opts...)...)
+func raRouter(p *relProbe, started chan<- context.Context, release <-chan struct{}, opts ...ws.RouterOption) *ws.Router {
+	r := ws.NewRouter(append([]ws.RouterOption{ws.WithGroup(&p.group)}, opts...)...)
 	ws.On(r, "slow", func(ctx context.Context, in relReq) (relResp, error) {
 		started <- ctx
 		select {
@@ -292,7 +292,7 @@ func TestReadAheadBudget(t *testing.T) {
 				}
 				return relResp{ID: in.ID}, nil
 			}
-			opts := []ws.Option{ws.WithGroup(&p.group), ws.WithPingInterval(100 * time.Millisecond),
+			opts := []ws.CallbackOption{ws.WithGroup(&p.group), ws.WithPingInterval(100 * time.Millisecond),
 				ws.WithObserver(ws.Observer{Read: func(*ws.Conn, int) { reads.Add(1) }})}
 			if tc.limit != 0 {
 				opts = append(opts, ws.WithReadLimit(tc.limit))

@@ -139,9 +139,9 @@ func relEcho(ctx context.Context, in relReq) (relResp, error) {
 
 // relServe serves the echo handler, with the probe's callbacks and group,
 // on a test server, and returns its URL.
-func relServe(t testing.TB, p *relProbe, opts ...ws.Option) string {
+func relServe(t testing.TB, p *relProbe, opts ...ws.CallbackOption) string {
 	t.Helper()
-	opts = append([]ws.Option{ws.WithGroup(&p.group)}, opts...)
+	opts = append([]ws.CallbackOption{ws.WithGroup(&p.group)}, opts...)
 	srv := httptest.NewServer(ws.Callback(p.onConnect, relEcho, p.onDisconnect, opts...))
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -446,12 +446,12 @@ func TestReadLimit(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
-		opts  []ws.Option
+		opts  []ws.CallbackOption
 		limit int
 	}{
 		{"default 32 KiB", nil, 32 << 10},
-		{"WithReadLimit(1 KiB)", []ws.Option{ws.WithReadLimit(1 << 10)}, 1 << 10},
-		{"WithReadLimit(1 MiB)", []ws.Option{ws.WithReadLimit(1 << 20)}, 1 << 20},
+		{"WithReadLimit(1 KiB)", []ws.CallbackOption{ws.WithReadLimit(1 << 10)}, 1 << 10},
+		{"WithReadLimit(1 MiB)", []ws.CallbackOption{ws.WithReadLimit(1 << 20)}, 1 << 20},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -486,7 +486,7 @@ func TestReadLimitDoesNotBuffer(t *testing.T) {
 		t.Run(strconv.Itoa(limit), func(t *testing.T) {
 			t.Parallel()
 			p := newRelProbe(t)
-			var opts []ws.Option
+			var opts []ws.CallbackOption
 			if limit != 32<<10 {
 				opts = append(opts, ws.WithReadLimit(int64(limit)))
 			}

@@ -112,7 +112,7 @@ const defaultMaxStreams = 16
 // NewRouter returns a Router with no events. opts are the usual options;
 // [WithConcurrency] and [WithMaxStreams] apply to routers only. Pings are
 // on by default (every 30 s), as for [Callback].
-func NewRouter(opts ...Option) *Router {
+func NewRouter(opts ...RouterOption) *Router {
 	return &Router{cfg: newConfig(opts), events: make(map[string]*event)}
 }
 

@@ -68,7 +68,7 @@ func BenchmarkServerWork(b *testing.B) {
 	ctx := context.Background()
 
 	b.Run("server=callback", func(b *testing.B) {
-		handle, _ := newHandle(fn, newConfig(nil), "onReceive")
+		handle, _ := newHandle(fn, newConfig[Option](nil), "onReceive")
 		buf := getBuffer()
 		b.ReportAllocs()
 		for i := range b.N {

@@ -123,7 +123,7 @@ func (ch *rtChat) Disconnect(ctx context.Context, conn *ws.Conn, err error) {
 }
 
 // newRtRouter returns the chat's Router with the given options.
-func newRtRouter(ch *rtChat, opts ...ws.Option) *ws.Router {
+func newRtRouter(ch *rtChat, opts ...ws.RouterOption) *ws.Router {
 	r := ws.NewRouter(opts...)
 	ws.On(r, "chat.send", ch.Send)
 	ws.On(r, "chat.history", ch.History)

@@ -82,7 +82,7 @@ func BenchmarkHostileServer(b *testing.B) {
 }
 
 func benchServer[Req any](b *testing.B, msg []byte, want int) {
-	d := newDecoder[Req](newConfig(nil))
+	d := newDecoder[Req](newConfig[Option](nil))
 	ctx := context.Background()
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

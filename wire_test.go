@@ -142,7 +142,7 @@ func wirePaths(opts ...ws.Option) []wirePath {
 		return fmt.Appendf(nil, `{"event":"pushed","statusCode":200,"body":%s}`, text(s))
 	}
 	router := func([]string) http.Handler {
-		r := ws.NewRouter(opts...)
+		r := ws.NewRouter(widen[ws.RouterOption](opts)...)
 		ws.On(r, "echo", echo)
 		ws.On(r, "push", func(ctx context.Context, in wireMsg) (struct{}, error) {
 			return struct{}{}, ws.ConnFromContext(ctx).SendJSON(ctx, ws.Push("pushed", in))
@@ -170,7 +170,7 @@ func wirePaths(opts ...ws.Option) []wirePath {
 	return []wirePath{
 		{
 			name: "Callback", clients: 1,
-			serve:   func([]string) http.Handler { return ws.Callback(nil, echo, nil, opts...) },
+			serve:   func([]string) http.Handler { return ws.Callback(nil, echo, nil, widen[ws.CallbackOption](opts)...) },
 			request: text,
 			want:    func(s string) [][][]byte { return one(reply(s)) },
 			swept:   reply,
@@ -246,7 +246,7 @@ func wirePaths(opts ...ws.Option) []wirePath {
 						return struct{}{}, h.BroadcastExcept(ctx, "all", ws.ConnFromContext(ctx), in)
 					}
 					return struct{}{}, h.Broadcast(ctx, "b", in)
-				}, func(ctx context.Context, conn *ws.Conn, err error) { h.LeaveAll(conn) }, opts...)
+				}, func(ctx context.Context, conn *ws.Conn, err error) { h.LeaveAll(conn) }, widen[ws.CallbackOption](opts)...)
 			},
 			request: text,
 			want: func(s string) [][][]byte {
@@ -464,7 +464,7 @@ func FuzzWireEcho(f *testing.F) {
 	echo := func(ctx context.Context, in wireMsg) (wireMsg, error) { return in, nil }
 	conns := [2]*fuzzConn{}
 	for i, opts := range [][]ws.Option{nil, {ws.WithCompression(websocket.CompressionContextTakeover)}} {
-		url := relServerFor(f, ws.Callback(nil, echo, nil, append(opts, ws.WithReadLimit(1<<20))...))
+		url := relServerFor(f, ws.Callback(nil, echo, nil, widen[ws.CallbackOption](append(opts, ws.WithReadLimit(1<<20)))...))
 		conns[i] = &fuzzConn{url: url, opts: &websocket.DialOptions{CompressionMode: websocket.CompressionContextTakeover}}
 		f.Cleanup(conns[i].drop)
 	}
@@ -484,4 +484,14 @@ func FuzzWireEcho(f *testing.F) {
 			t.Fatalf("%d bytes: %s", len(text), wireDiff(got, want))
 		}
 	})
+}
+
+// widen returns opts as options of a narrower shape, for a test that gives
+// the same options to every shape.
+func widen[T ws.RouterOption](opts []ws.Option) []T {
+	out := make([]T, len(opts))
+	for i, o := range opts {
+		out[i] = o.(T)
+	}
+	return out
 }

@@ -476,7 +476,7 @@ func TestCallbackOnDisconnectCauses(t *testing.T) {
 		err   error
 		count int32
 	}
-	run := func(t *testing.T, opts []ws.Option, receive func(context.Context, ChatRequest) (string, error), client func(c *websocket.Conn)) result {
+	run := func(t *testing.T, opts []ws.CallbackOption, receive func(context.Context, ChatRequest) (string, error), client func(c *websocket.Conn)) result {
 		var n atomic.Int32
 		errc := make(chan error, 4)
 		h := ws.Callback(nil, receive, func(ctx context.Context, conn *ws.Conn, err error) {
@@ -506,7 +506,7 @@ func TestCallbackOnDisconnectCauses(t *testing.T) {
 	})
 	t.Run("read limit", func(t *testing.T) {
 		t.Parallel()
-		r := run(t, []ws.Option{ws.WithReadLimit(64)}, ok, func(c *websocket.Conn) {
+		r := run(t, []ws.CallbackOption{ws.WithReadLimit(64)}, ok, func(c *websocket.Conn) {
 			send(t, c, `{"message":"`+strings.Repeat("x", 100)+`","user":"u"}`)
 			equal(t, "client sees", websocket.CloseStatus(readErr(t, c)), websocket.StatusMessageTooBig)
 		})

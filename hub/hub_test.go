@@ -89,7 +89,10 @@ func newNode(t *testing.T, nopts nodeOptions, opts ...hub.Option) *node {
 		n.mu.Unlock()
 		n.gone <- name(conn)
 	}
-	wsOpts := append([]ws.Option{ws.WithGroup(&n.group)}, nopts.wsOpts...)
+	wsOpts := []ws.CallbackOption{ws.WithGroup(&n.group)}
+	for _, o := range nopts.wsOpts {
+		wsOpts = append(wsOpts, o)
+	}
 	n.srv = httptest.NewServer(ws.Callback(onConnect, onReceive, onDisconnect, wsOpts...))
 	t.Cleanup(n.stop)
 	return n

@@ -20,7 +20,7 @@ import (
 //	go test -run '^$' -bench BenchmarkCall -benchmem -count 6 ./wsclient
 func BenchmarkCall(b *testing.B) {
 	ctx := context.Background()
-	router := func(opts ...ws.Option) *httptest.Server {
+	router := func(opts ...ws.RouterOption) *httptest.Server {
 		r := ws.NewRouter(opts...)
 		ws.On(r, "chat.send", func(ctx context.Context, in SendRequest) (ChatMessage, error) {
 			return ChatMessage{Message: in.Message, User: "ana"}, nil

@@ -57,7 +57,7 @@ func newChat(t *testing.T) *chat {
 	return ch
 }
 
-func (ch *chat) router(opts ...ws.Option) *ws.Router {
+func (ch *chat) router(opts ...ws.RouterOption) *ws.Router {
 	r := ws.NewRouter(opts...)
 	message := ws.Emits[ChatMessage](r, "chat.message")
 	ws.Emits[ChatMessage](r, "chat.welcome")

@@ -72,7 +72,7 @@ type Chat struct {
 
 // NewChat returns an empty room whose members are kept in h, with its
 // [Chat.Router] built with opts.
-func NewChat(h *hub.Hub, opts ...ws.Option) *Chat {
+func NewChat(h *hub.Hub, opts ...ws.RouterOption) *Chat {
 	c := &Chat{hub: h, names: make(map[string]member), changed: make(chan struct{})}
 	c.router = c.newRouter(opts)
 	return c

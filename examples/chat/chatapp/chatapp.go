@@ -41,8 +41,8 @@ var SendLimit = ws.WithRateLimit(ws.RateLimit{Rate: 2, Burst: 10, Events: []stri
 // Serve serves the chat on addr until ctx is done, then shuts down
 // gracefully: it stops accepting, closes every WebSocket connection with
 // 1001 (going away) and waits for their Disconnect callbacks. opts are
-// added to the options of every WebSocket endpoint.
-func Serve(ctx context.Context, addr string, h *hub.Hub, opts ...ws.Option) error {
+// added to the options of the Callback and the Router.
+func Serve(ctx context.Context, addr string, h *hub.Hub, opts ...ws.CallbackOption) error {
 	var conns ws.Group
 	return Run(ctx, addr, NewServer(&conns, h, opts...), &conns)
 }
@@ -73,7 +73,7 @@ func Run(ctx context.Context, addr string, srv *http.Server, conns *ws.Group) er
 // A client has 10 s to send a request's headers, and a keep-alive
 // connection idle for 60 s is closed; WebSocket connections, taken over
 // from the server, have their own ping and write timeouts instead.
-func NewServer(conns *ws.Group, h *hub.Hub, opts ...ws.Option) *http.Server {
+func NewServer(conns *ws.Group, h *hub.Hub, opts ...ws.CallbackOption) *http.Server {
 	return &http.Server{
 		Handler:           NewMux(conns, h, opts...),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -85,9 +85,9 @@ func NewServer(conns *ws.Group, h *hub.Hub, opts ...ws.Option) *http.Server {
 // GET /chat, the echo endpoint, their AsyncAPI document on
 // GET /asyncapi.json ([Document]) and the page that documents them on
 // GET /docs ([ws.DocsPage]). Every WebSocket connection is tracked in conns
-// for the graceful shutdown. opts are added to the options of every
-// WebSocket endpoint: [SendLimit], interceptors, observers.
-func NewMux(conns *ws.Group, h *hub.Hub, opts ...ws.Option) *http.ServeMux {
+// for the graceful shutdown. opts are added to the options of the
+// Callback and the Router: [SendLimit], interceptors, observers.
+func NewMux(conns *ws.Group, h *hub.Hub, opts ...ws.CallbackOption) *http.ServeMux {
 	mux, _ := newMux(conns, h, opts)
 	return mux
 }
@@ -101,19 +101,26 @@ func Document() *ws.AsyncAPI {
 	return doc
 }
 
-func newMux(conns *ws.Group, h *hub.Hub, opts []ws.Option) (*http.ServeMux, *ws.AsyncAPI) {
+func newMux(conns *ws.Group, h *hub.Hub, opts []ws.CallbackOption) (*http.ServeMux, *ws.AsyncAPI) {
 	page, err := fs.Sub(static, "static")
 	if err != nil {
 		panic(err)
 	}
 	group, logger := ws.WithGroup(conns), ws.WithLogger(slog.Default())
-	validated := append([]ws.Option{group, logger,
+	validated := []ws.CallbackOption{group, logger,
 		ws.WithValidator(chatValidator()),
 		ws.WithTagError("notblank", "string_blank", "String should not be blank"),
-	}, opts...)
-	chat := NewChat(h, validated...)
+	}
+	for _, o := range opts {
+		validated = append(validated, o)
+	}
+	routed := make([]ws.RouterOption, len(validated))
+	for i, o := range validated {
+		routed[i] = o
+	}
+	chat := NewChat(h, routed...)
 	callback := ws.Callback(chat.Connect, chat.Receive, chat.Disconnect, validated...)
-	loop := ws.Handler(echo, append([]ws.Option{group, logger}, opts...)...)
+	loop := ws.Handler(echo, group, logger)
 
 	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0",
 		Description: "One chat room in three shapes: a Router of typed events on /ws (the page's), a Callback on /chat, and an echo Handler on /echo."})

@@ -56,7 +56,7 @@ const watchEvery = 250 * time.Millisecond
 //	chat.history  HistoryRequest → []ChatMessage
 //	chat.typing   TypingRequest  → 204, and chat.typing pushed to the others
 //	chat.watch    WatchRequest   ⇒ RoomStats, a stream, until $cancel
-func (c *Chat) newRouter(opts []ws.Option) *ws.Router {
+func (c *Chat) newRouter(opts []ws.RouterOption) *ws.Router {
 	r := ws.NewRouter(opts...)
 	ws.On(r, "chat.join", c.Join)
 	ws.On(r, "chat.send", c.Send)
