@@ -60,7 +60,7 @@ type config struct {
 	writeTimeout   time.Duration
 	group          *Group
 	tagErrors      map[string]tagError
-	compression    CompressionMode
+	compression    websocket.CompressionMode
 	subprotocols   []string
 	concurrency    int // Router: requests of one connection handled at once; < 1 means 1
 	maxStreams     int // Router: streams open at once per connection; 0 means the default
@@ -153,29 +153,16 @@ func WithOriginPatterns(patterns ...string) Option {
 	return option(func(c *config) { c.originPatterns = append(c.originPatterns, patterns...) })
 }
 
-// CompressionMode is a permessage-deflate mode (RFC 7692) for
-// [WithCompression]: coder/websocket's own.
-type CompressionMode = websocket.CompressionMode
-
-// Compression modes. Compression is used only with peers that offer it;
-// others get uncompressed frames.
-const (
-	// CompressionDisabled: no compression, the default.
-	CompressionDisabled = websocket.CompressionDisabled
-	// CompressionContextTakeover keeps a 32 KiB window per connection
-	// across messages: the best ratio for repetitive JSON, at a fixed memory
-	// cost per connection.
-	CompressionContextTakeover = websocket.CompressionContextTakeover
-	// CompressionNoContextTakeover compresses each message on its own with
-	// pooled compressors: no fixed cost per connection, a lower ratio.
-	CompressionNoContextTakeover = websocket.CompressionNoContextTakeover
-)
-
 // WithCompression negotiates permessage-deflate in the given mode with
 // peers that offer it (browsers do). It trades CPU for bandwidth; messages
 // below 128 bytes (512 without context takeover) are sent as they are. The
-// default is [CompressionDisabled]; docs/performance.md has the measured cost.
-func WithCompression(mode CompressionMode) Option {
+// default is websocket.CompressionDisabled; docs/performance.md has the measured
+// cost. websocket.CompressionContextTakeover keeps a 32 KiB window per
+// connection across messages: the best ratio for repetitive JSON, at a fixed
+// memory cost per connection; websocket.CompressionNoContextTakeover
+// compresses each message on its own with pooled compressors: no fixed cost
+// per connection, a lower ratio.
+func WithCompression(mode websocket.CompressionMode) Option {
 	return option(func(c *config) { c.compression = mode })
 }
 
