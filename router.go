@@ -100,13 +100,6 @@ type pushInfo struct {
 	body reflect.Type
 }
 
-// routeInfo describes a client event for the API's description: resp is
-// nil for a stream, item is nil for a request.
-type routeInfo struct {
-	name            string
-	req, resp, item reflect.Type
-}
-
 const defaultMaxStreams = 16
 
 // NewRouter returns a Router with no events. opts are the usual options;
@@ -309,18 +302,6 @@ func (r *Router) maxStreams() int {
 func (r *Router) unknown(name []byte) ErrorDetail {
 	return ErrorDetail{Loc: []any{"event"}, Type: "union_tag_invalid",
 		Msg: "Input tag '" + string(name) + "' found using 'event' does not match any of the expected tags: " + r.expected}
-}
-
-// routes returns the client events and the pushes, each in the order they
-// were registered.
-func (r *Router) routes() ([]routeInfo, []pushInfo) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	events := make([]routeInfo, len(r.order))
-	for i, ev := range r.order {
-		events[i] = routeInfo{name: ev.name, req: ev.req, resp: ev.resp, item: ev.item}
-	}
-	return events, append([]pushInfo(nil), r.pushes...)
 }
 
 // ServeHTTP upgrades the request and serves the connection: onConnect, then

@@ -8,7 +8,7 @@
 // client.js, an ES module a browser page imports as it is (no build step),
 // and client.d.ts, its declarations, which type-check under tsc --strict.
 // The -in document is a file, "-" for standard input, or an http(s) URL,
-// such as the one a server serves with a [ws.AsyncAPI] handler.
+// such as the one a server serves with a [asyncapi.Document] handler.
 //
 // The document may come from a server that is not yours: each of its
 // strings is written as a JSON string literal or as comment text that
@@ -34,7 +34,7 @@
 //
 // docs/clients.md describes the client in full.
 //
-// [ws.AsyncAPI]: https://pkg.go.dev/github.com/cafeto-go/ws#AsyncAPI
+// [asyncapi.Document]: https://pkg.go.dev/github.com/cafeto-go/ws#AsyncAPI
 package main
 
 import (

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/asyncapi"
 )
 
 type ChatRequest struct {
@@ -88,11 +89,11 @@ type Everything struct {
 func documents(t *testing.T, dir string) []string {
 	t.Helper()
 	chat := ws.Callback(nil, func(ctx context.Context, in ChatRequest) (ChatResponse, error) { return ChatResponse{}, nil }, nil)
-	docs := map[string]*ws.AsyncAPI{}
-	one := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0"})
+	docs := map[string]*asyncapi.Document{}
+	one := asyncapi.New(asyncapi.Info{Title: "Chat", Version: "1.0.0"})
 	one.Add("/chat", chat)
 	docs["chat"] = one
-	all := ws.NewAsyncAPI(ws.APIInfo{Title: "Everything", Version: "2.1.0", Description: "Every kind of endpoint."})
+	all := asyncapi.New(asyncapi.Info{Title: "Everything", Version: "2.1.0", Description: "Every kind of endpoint."})
 	addEverything(all)
 	docs["everything"] = all
 
@@ -112,7 +113,7 @@ func documents(t *testing.T, dir string) []string {
 }
 
 // addEverything adds to doc an endpoint of every kind.
-func addEverything(doc *ws.AsyncAPI) {
+func addEverything(doc *asyncapi.Document) {
 	chat := ws.Callback(nil, func(ctx context.Context, in ChatRequest) (ChatResponse, error) { return ChatResponse{}, nil }, nil)
 	envelope := ws.Callback(nil, func(ctx context.Context, in *ChatRequest) (ws.StatusEnvelope[ChatResponse], error) {
 		return ws.Ok(ChatResponse{}), nil
@@ -146,7 +147,7 @@ func TestParserAcceptsDocuments(t *testing.T) {
 	dir := t.TempDir()
 	paths := documents(t, dir)
 	// The same endpoints, written as AsyncAPI 3.1.0.
-	v31 := ws.NewAsyncAPI(ws.APIInfo{Title: "Everything", Version: "2.1.0", AsyncAPI: "3.1.0"})
+	v31 := asyncapi.New(asyncapi.Info{Title: "Everything", Version: "2.1.0", AsyncAPI: "3.1.0"})
 	addEverything(v31)
 	raw, err := json.Marshal(v31)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/asyncapi"
 )
 
 type SendRequest struct {
@@ -113,7 +114,7 @@ func TestGeneratedClient(t *testing.T) {
 
 	var ch chat
 	r := ch.router()
-	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0"})
+	doc := asyncapi.New(asyncapi.Info{Title: "Chat", Version: "1.0.0"})
 	doc.Add("/ws", r)
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", r)

@@ -10,6 +10,6 @@
 // reconnection. Node and npm are needed; it runs npm ci when node_modules
 // is missing; under CI=true their absence fails the test.
 //
-// TestDocsPage opens ws.DocsPage in Chromium and uses its console on the
+// TestDocsPage opens asyncapi.DocsPage in Chromium and uses its console on the
 // same Router; without Chromium it skips, or fails under CI=true.
 package tscheck

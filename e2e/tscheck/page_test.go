@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/asyncapi"
 	"github.com/cafeto-go/ws/e2e/internal/chrome"
 	"github.com/chromedp/chromedp"
 )
@@ -19,7 +19,7 @@ import (
 var screenshot = flag.String("screenshot", filepath.Join(os.TempDir(), "cafeto-docs-page.png"),
 	"where TestDocsPage saves a screenshot of the page")
 
-// TestDocsPage opens ws.DocsPage in Chromium, under its own
+// TestDocsPage opens asyncapi.DocsPage in Chromium, under its own
 // Content-Security-Policy, and uses the console on the router of
 // client_test.go: a call and its push, a 400 whose errorList shows next to
 // the fields it names, the same in the JSON editor, a stream and its
@@ -27,11 +27,11 @@ var screenshot = flag.String("screenshot", filepath.Join(os.TempDir(), "cafeto-d
 func TestDocsPage(t *testing.T) {
 	var ch chat
 	r := ch.router()
-	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0", Description: "</script><b>not markup</b>"})
+	doc := asyncapi.New(asyncapi.Info{Title: "Chat", Version: "1.0.0", Description: "</script><b>not markup</b>"})
 	doc.Add("/ws", r)
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", r)
-	mux.Handle("GET /docs", ws.DocsPage(doc))
+	mux.Handle("GET /docs", asyncapi.DocsPage(doc))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 

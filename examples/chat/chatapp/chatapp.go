@@ -4,7 +4,7 @@
 // the room's stats), the page's endpoint; GET /chat is a [ws.Callback]
 // (one request type, one reply type) in the same room; GET /echo is a
 // [ws.Handler], the traditional loop. GET /asyncapi.json describes them
-// ([Document]) and GET /docs documents them ([ws.DocsPage]); the page talks
+// ([Document]) and GET /docs documents them ([asyncapi.DocsPage]); the page talks
 // to GET /ws through the client wsgen-ts generates from that document
 // (static/client.js). It is a package of its own so that
 // natsbroker/chatnats serves the same app with its rooms shared over NATS.
@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/asyncapi"
 	"github.com/cafeto-go/ws/hub"
 	"github.com/go-playground/validator/v10"
 )
@@ -84,7 +85,7 @@ func NewServer(conns *ws.Group, h *hub.Hub, opts ...ws.CallbackOption) *http.Ser
 // NewMux serves the page, the room (its members kept in h) on GET /ws and
 // GET /chat, the echo endpoint, their AsyncAPI document on
 // GET /asyncapi.json ([Document]) and the page that documents them on
-// GET /docs ([ws.DocsPage]). Every WebSocket connection is tracked in conns
+// GET /docs ([asyncapi.DocsPage]). Every WebSocket connection is tracked in conns
 // for the graceful shutdown. opts are added to the options of the
 // Callback and the Router: [SendLimit], interceptors, observers.
 func NewMux(conns *ws.Group, h *hub.Hub, opts ...ws.CallbackOption) *http.ServeMux {
@@ -96,12 +97,12 @@ func NewMux(conns *ws.Group, h *hub.Hub, opts ...ws.CallbackOption) *http.ServeM
 // [NewMux] serves. The page's client (static/client.js) is generated from
 // it: go generate in this package writes it to asyncapi.json, then runs
 // wsgen-ts.
-func Document() *ws.AsyncAPI {
+func Document() *asyncapi.Document {
 	_, doc := newMux(new(ws.Group), hub.New(), nil)
 	return doc
 }
 
-func newMux(conns *ws.Group, h *hub.Hub, opts []ws.CallbackOption) (*http.ServeMux, *ws.AsyncAPI) {
+func newMux(conns *ws.Group, h *hub.Hub, opts []ws.CallbackOption) (*http.ServeMux, *asyncapi.Document) {
 	page, err := fs.Sub(static, "static")
 	if err != nil {
 		panic(err)
@@ -122,7 +123,7 @@ func newMux(conns *ws.Group, h *hub.Hub, opts []ws.CallbackOption) (*http.ServeM
 	callback := ws.Callback(chat.Connect, chat.Receive, chat.Disconnect, validated...)
 	loop := ws.Handler(echo, group, logger)
 
-	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0",
+	doc := asyncapi.New(asyncapi.Info{Title: "Chat", Version: "1.0.0",
 		Description: "One chat room in three shapes: a Router of typed events on /ws (the page's), a Callback on /chat, and an echo Handler on /echo."})
 	doc.Add("/ws", chat.Router())
 	doc.Add("/chat", callback)
@@ -134,7 +135,7 @@ func newMux(conns *ws.Group, h *hub.Hub, opts []ws.CallbackOption) (*http.ServeM
 	mux.Handle("GET /chat", callback)
 	mux.Handle("GET /echo", loop)
 	mux.Handle("GET /asyncapi.json", doc)
-	mux.Handle("GET /docs", ws.DocsPage(doc))
+	mux.Handle("GET /docs", asyncapi.DocsPage(doc))
 	return mux, doc
 }
 

@@ -1,4 +1,4 @@
-package ws_test
+package asyncapi_test
 
 // The document of a router is also kept in testdata/asyncapi/router.json,
 // where the AsyncAPI parser checks it (e2e/asyncapicheck).
@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/asyncapi"
 	"github.com/go-playground/validator/v10"
 )
 
@@ -52,7 +53,7 @@ func chatRouter() *ws.Router {
 }
 
 // document marshals doc and decodes it into plain values.
-func document(t *testing.T, doc *ws.AsyncAPI) map[string]any {
+func document(t *testing.T, doc *asyncapi.Document) map[string]any {
 	t.Helper()
 	raw, err := json.Marshal(doc)
 	if err != nil {
@@ -160,7 +161,7 @@ func TestAsyncAPICallback(t *testing.T) {
 	status := func(ctx context.Context, in *apiChatRequest) (ws.StatusEnvelope[apiChatResponse], error) {
 		return ws.Ok(apiChatResponse{}), nil
 	}
-	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0", Description: "A chat."})
+	doc := asyncapi.New(asyncapi.Info{Title: "Chat", Version: "1.0.0", Description: "A chat."})
 	doc.Add("/chat", ws.Callback(nil, receive, nil))
 	doc.Add("GET /rooms/{room}/{rest...}", ws.Callback(nil, status, nil))
 	doc.Add("/raw", ws.Handler(func(ctx context.Context, c *ws.Conn) error { return nil }))
@@ -222,20 +223,20 @@ func TestAsyncAPIUsesTheEndpointsValidator(t *testing.T) {
 		Nick string `json:"nick" validate:"nickname"`
 	}
 	v := newTestValidator(t, "nickname", func(s string) bool { return len(s) >= 2 })
-	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Nick", Version: "1"})
+	doc := asyncapi.New(asyncapi.Info{Title: "Nick", Version: "1"})
 	doc.Add("/nick", ws.Callback(nil, func(ctx context.Context, in nickRequest) (string, error) { return "", nil }, nil, ws.WithValidator(v)))
 	got := document(t, doc)
 	wantJSON(t, "request", at(t, got, "#/components/schemas/nickRequest"), `{"title":"nickRequest","type":"object","properties":{
 		"nick":{"type":"string","x-validate":"nickname"}},"required":["nick"]}`)
 }
 
-const routerGolden = "testdata/asyncapi/router.json"
+const routerGolden = "../testdata/asyncapi/router.json"
 
 // TestAsyncAPIRouter describes a Router and compares the document with
 // testdata/asyncapi/router.json; WS_UPDATE_GOLDEN=1 rewrites the file.
 func TestAsyncAPIRouter(t *testing.T) {
 	t.Parallel()
-	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat router", Version: "1.0.0"})
+	doc := asyncapi.New(asyncapi.Info{Title: "Chat router", Version: "1.0.0"})
 	doc.Add("/ws", chatRouter())
 	got, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -313,7 +314,7 @@ func TestAsyncAPIRouterNames(t *testing.T) {
 	r := ws.NewRouter()
 	ws.On(r, "badRequest", func(ctx context.Context, in apiChatRequest) (string, error) { return "", nil })
 	ws.On(r, "cancel", func(ctx context.Context, in int) (int, error) { return in, nil })
-	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Names", Version: "1"})
+	doc := asyncapi.New(asyncapi.Info{Title: "Names", Version: "1"})
 	doc.Add("/a", r)
 	doc.Add("/a/", ws.Callback(nil, func(ctx context.Context, in int) (int, error) { return in, nil }, nil))
 	v := document(t, doc)
@@ -328,7 +329,7 @@ func TestAsyncAPIRouterNames(t *testing.T) {
 func TestAsyncAPIRouterLaterEvents(t *testing.T) {
 	t.Parallel()
 	r := ws.NewRouter()
-	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Later", Version: "1"})
+	doc := asyncapi.New(asyncapi.Info{Title: "Later", Version: "1"})
 	doc.Add("/r", r)
 	ws.On(r, "ping", func(ctx context.Context, in int) (int, error) { return in, nil })
 	at(t, document(t, doc), "#/operations/r.ping")
@@ -336,7 +337,7 @@ func TestAsyncAPIRouterLaterEvents(t *testing.T) {
 
 func TestAsyncAPIServe(t *testing.T) {
 	t.Parallel()
-	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0"})
+	doc := asyncapi.New(asyncapi.Info{Title: "Chat", Version: "1.0.0"})
 	doc.Add("/chat", ws.Callback(nil, func(ctx context.Context, in apiChatRequest) (apiChatResponse, error) { return apiChatResponse{}, nil }, nil))
 	srv := httptest.NewServer(doc)
 	t.Cleanup(srv.Close)
@@ -381,17 +382,17 @@ func TestAsyncAPIPanics(t *testing.T) {
 	t.Parallel()
 	h := ws.Handler(func(ctx context.Context, c *ws.Conn) error { return nil })
 	for name, fn := range map[string]func(){
-		"no title":   func() { ws.NewAsyncAPI(ws.APIInfo{Version: "1"}) },
-		"no version": func() { ws.NewAsyncAPI(ws.APIInfo{Title: "x"}) },
-		"AsyncAPI 2": func() { ws.NewAsyncAPI(ws.APIInfo{Title: "x", Version: "1", AsyncAPI: "2.6.0"}) },
-		"no handler": func() { ws.NewAsyncAPI(ws.APIInfo{Title: "x", Version: "1"}).Add("/x", nil) },
-		"no path":    func() { ws.NewAsyncAPI(ws.APIInfo{Title: "x", Version: "1"}).Add("chat", h) },
+		"no title":   func() { asyncapi.New(asyncapi.Info{Version: "1"}) },
+		"no version": func() { asyncapi.New(asyncapi.Info{Title: "x"}) },
+		"AsyncAPI 2": func() { asyncapi.New(asyncapi.Info{Title: "x", Version: "1", AsyncAPI: "2.6.0"}) },
+		"no handler": func() { asyncapi.New(asyncapi.Info{Title: "x", Version: "1"}).Add("/x", nil) },
+		"no path":    func() { asyncapi.New(asyncapi.Info{Title: "x", Version: "1"}).Add("chat", h) },
 	} {
 		func() {
 			defer func() {
 				r := recover()
-				if s, ok := r.(string); !ok || !strings.HasPrefix(s, "ws: ") {
-					t.Errorf("%s: panic %v, want a ws: message", name, r)
+				if s, ok := r.(string); !ok || !strings.HasPrefix(s, "asyncapi: ") {
+					t.Errorf("%s: panic %v, want an asyncapi: message", name, r)
 				}
 			}()
 			fn()
@@ -404,7 +405,7 @@ func TestAsyncAPIPanics(t *testing.T) {
 func TestAsyncAPIVersion(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ asked, want string }{{"", "3.0.0"}, {"3.0.0", "3.0.0"}, {"3.1.0", "3.1.0"}} {
-		doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0", AsyncAPI: tt.asked})
+		doc := asyncapi.New(asyncapi.Info{Title: "Chat", Version: "1.0.0", AsyncAPI: tt.asked})
 		doc.Add("/ws", chatRouter())
 		if got := document(t, doc)["asyncapi"]; got != tt.want {
 			t.Errorf("AsyncAPI %q: the document says %v, want %s", tt.asked, got, tt.want)
@@ -446,7 +447,7 @@ type (
 // the schemas inside them last.
 func TestAsyncAPISchemaNames(t *testing.T) {
 	t.Parallel()
-	build := func() *ws.AsyncAPI {
+	build := func() *asyncapi.Document {
 		r := ws.NewRouter()
 		// chat.send's reply body is a Go type named like its envelope.
 		ws.On(r, "chat.send", func(ctx context.Context, in Tag) (ChatSendReply, error) { return ChatSendReply{}, nil })
@@ -455,7 +456,7 @@ func TestAsyncAPISchemaNames(t *testing.T) {
 		// cancel's request is named like $cancel's, which comes later.
 		ws.Stream(r, "cancel", func(ctx context.Context, in Ws, send func(TagInput) error) error { return nil })
 		ws.Emits[struct{ Who struct{ Name string } }](r, "chat.send")
-		doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Names", Version: "1"})
+		doc := asyncapi.New(asyncapi.Info{Title: "Names", Version: "1"})
 		doc.Add("/ws", r)
 		doc.Add("/chat", ws.Callback(nil, func(ctx context.Context, in []Tag) (int, error) { return 0, nil }, nil))
 		return doc

@@ -1,4 +1,4 @@
-package ws_test
+package asyncapi_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/asyncapi"
 )
 
 var (
@@ -40,9 +41,9 @@ func getPage(t *testing.T, url string) (*http.Response, string) {
 // document inside as data that cannot end its element.
 func TestDocsPage(t *testing.T) {
 	t.Parallel()
-	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat <b>&", Version: "1.0.0", Description: "</script><script>alert(1)</script> \u2028"})
+	doc := asyncapi.New(asyncapi.Info{Title: "Chat <b>&", Version: "1.0.0", Description: "</script><script>alert(1)</script> \u2028"})
 	doc.Add("/ws", newRtRouter(newRtChat()))
-	srv := httptest.NewServer(ws.DocsPage(doc))
+	srv := httptest.NewServer(asyncapi.DocsPage(doc))
 	defer srv.Close()
 
 	resp, page := getPage(t, srv.URL)
@@ -103,9 +104,9 @@ func TestDocsPage(t *testing.T) {
 // is on the next page.
 func TestDocsPageFollowsTheDocument(t *testing.T) {
 	t.Parallel()
-	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0"})
+	doc := asyncapi.New(asyncapi.Info{Title: "Chat", Version: "1.0.0"})
 	doc.Add("/ws", newRtRouter(newRtChat()))
-	srv := httptest.NewServer(ws.DocsPage(doc))
+	srv := httptest.NewServer(asyncapi.DocsPage(doc))
 	defer srv.Close()
 	_, first := getPage(t, srv.URL)
 	_, again := getPage(t, srv.URL)
@@ -122,7 +123,7 @@ func TestDocsPageFollowsTheDocument(t *testing.T) {
 // TestDocsPageMethods: GET and HEAD; anything else is a 405 with Allow.
 func TestDocsPageMethods(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(ws.DocsPage(ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0"})))
+	srv := httptest.NewServer(asyncapi.DocsPage(asyncapi.New(asyncapi.Info{Title: "Chat", Version: "1.0.0"})))
 	defer srv.Close()
 	for _, tt := range []struct {
 		method string
@@ -143,7 +144,7 @@ func TestDocsPageMethods(t *testing.T) {
 			t.Errorf("HEAD: a body of %d bytes", len(body))
 		}
 	}
-	if msg := catch(func() { ws.DocsPage(nil) }); !strings.HasPrefix(msg, "ws: ") {
-		t.Errorf("DocsPage(nil) panics with %q, want a ws: message", msg)
+	if msg := catch(func() { asyncapi.DocsPage(nil) }); !strings.HasPrefix(msg, "asyncapi: ") {
+		t.Errorf("DocsPage(nil) panics with %q, want an asyncapi: message", msg)
 	}
 }

@@ -1,4 +1,4 @@
-package ws
+package asyncapi
 
 import (
 	"bytes"
@@ -26,22 +26,22 @@ import (
 // Mount it next to the endpoints and the document:
 //
 //	mux.Handle("GET /asyncapi.json", doc)
-//	mux.Handle("GET /docs", ws.DocsPage(doc))
+//	mux.Handle("GET /docs", asyncapi.DocsPage(doc))
 //
 // The handler answers GET and HEAD, with a Content-Security-Policy that
 // allows the page's own script and style and WebSocket connections; other
 // methods get a 405. The page follows the document: it is built on first
-// use, and again after an [AsyncAPI.Add]. It is safe for concurrent use.
+// use, and again after an [Document.Add]. It is safe for concurrent use.
 // DocsPage panics when doc is nil.
-func DocsPage(doc *AsyncAPI) http.Handler {
+func DocsPage(doc *Document) http.Handler {
 	if doc == nil {
-		panic("ws: DocsPage needs a document")
+		panic("asyncapi: DocsPage needs a document")
 	}
 	return &docsPage{doc: doc}
 }
 
 type docsPage struct {
-	doc *AsyncAPI
+	doc *Document
 
 	mu   sync.Mutex
 	src  []byte // the document the page was built from

@@ -1,4 +1,4 @@
-package ws_test
+package asyncapi_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/asyncapi"
 )
 
 type NoteRequest struct {
@@ -26,11 +27,11 @@ type NoteReply struct {
 // The request's schema follows its validate tags. Every schema has a name,
 // which code generators give the type they make of it: the Go type's, or
 // one made from the channel (or the event) and the message's role.
-func ExampleNewAsyncAPI() {
+func ExampleNew() {
 	chat := ws.Callback(nil, func(ctx context.Context, in NoteRequest) (NoteReply, error) {
 		return NoteReply{Text: in.Text}, nil
 	}, nil)
-	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0"})
+	doc := asyncapi.New(asyncapi.Info{Title: "Chat", Version: "1.0.0"})
 	doc.Add("/chat", chat)
 
 	mux := http.NewServeMux()
@@ -71,20 +72,20 @@ func ExampleDocsPage() {
 	events := ws.NewRouter()
 	ws.On(events, "chat.send", send)
 
-	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0"})
+	doc := asyncapi.New(asyncapi.Info{Title: "Chat", Version: "1.0.0"})
 	doc.Add("/chat", chat)
 	doc.Add("GET /ws", events) // a ServeMux pattern works: {wildcards} become parameters
 
 	mux.Handle("GET /chat", chat)
 	mux.Handle("GET /ws", events)
-	mux.Handle("GET /asyncapi.json", doc)     // the document
-	mux.Handle("GET /docs", ws.DocsPage(doc)) // the page
+	mux.Handle("GET /asyncapi.json", doc)           // the document
+	mux.Handle("GET /docs", asyncapi.DocsPage(doc)) // the page
 }
 
 // The document is AsyncAPI 3.0.0, which the code generators in use read;
-// APIInfo.AsyncAPI asks for 3.1.0, which says the same.
-func ExampleAPIInfo() {
-	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0", AsyncAPI: "3.1.0"})
+// Info.AsyncAPI asks for 3.1.0, which says the same.
+func ExampleInfo() {
+	doc := asyncapi.New(asyncapi.Info{Title: "Chat", Version: "1.0.0", AsyncAPI: "3.1.0"})
 	raw, err := json.Marshal(doc)
 	if err != nil {
 		fmt.Println(err)

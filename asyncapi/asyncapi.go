@@ -1,4 +1,8 @@
-package ws
+// Package asyncapi describes the endpoints that [ws.Callback] and
+// [ws.NewRouter] make in an AsyncAPI 3 document, and serves a page that
+// documents them with a console to try them ([DocsPage]). It reads the
+// endpoints through [ws.Describe] only: any tool can do what it does.
+package asyncapi
 
 import (
 	"encoding/json"
@@ -13,14 +17,15 @@ import (
 	"sync"
 	"unicode"
 
+	"github.com/cafeto-go/ws"
 	"github.com/cafeto-go/ws/internal/jsonschema"
 	"github.com/go-playground/validator/v10"
 )
 
-// APIInfo is what an [AsyncAPI] document says of itself: its info object
+// Info is what a [Document] says of itself: its info object
 // (Title and Version are required) and the version of AsyncAPI it is
 // written in.
-type APIInfo struct {
+type Info struct {
 	Title       string
 	Version     string // the version of your API, such as "1.0.0"
 	Description string // CommonMark
@@ -32,17 +37,17 @@ type APIInfo struct {
 	AsyncAPI string
 }
 
-// AsyncAPI is an AsyncAPI 3.0.0 (or 3.1.0) document that describes endpoints made by
-// [Callback] and [NewRouter] (and [Handler], as an endpoint whose messages
-// it cannot know): one channel per endpoint, with the ws binding. A
+// Document is an AsyncAPI 3.0.0 (or 3.1.0) document that describes
+// endpoints made by [ws.Callback] and [ws.NewRouter] (and [ws.Handler], as
+// an endpoint whose messages it cannot know): one channel per endpoint, with the ws binding. A
 // callback has a receive operation whose reply is the 200 envelope, the
 // 400 errorList or the 500. A router has a receive operation per client
-// event, replied to with its envelope (and, for a [Stream], its items),
+// event, replied to with its envelope (and, for a [ws.Stream], its items),
 // correlated by id; a receive operation for $cancel when it streams; and a
-// send operation per event declared with [Emits]. Message payloads are JSON
+// send operation per event declared with [ws.Emits]. Message payloads are JSON
 // Schemas derived from the Go types and their validate tags: a request's
 // schema says what passes validation, with the rules that have no JSON
-// Schema equivalent kept in an x-validate extension. Replies an [*Error]
+// Schema equivalent kept in an x-validate extension. Replies an [*ws.Error]
 // makes, with the status and body of your choice, are not described.
 //
 // Every schema a code generator makes a type of has a name, under
@@ -58,16 +63,16 @@ type APIInfo struct {
 //
 // Serve it as JSON, or encode it with [encoding/json]:
 //
-//	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0"})
+//	doc := asyncapi.New(asyncapi.Info{Title: "Chat", Version: "1.0.0"})
 //	doc.Add("/chat", chat)
 //	mux.Handle("GET /chat", chat)
 //	mux.Handle("GET /asyncapi.json", doc)
 //
-// Add the endpoints before serving the document; after that, an AsyncAPI is
+// Add the endpoints before serving the document; after that, a Document is
 // safe for concurrent use. The document is built once, on first use, and
 // again after an Add.
-type AsyncAPI struct {
-	info APIInfo // AsyncAPI set
+type Document struct {
+	info Info // AsyncAPI set
 
 	mu        sync.Mutex
 	endpoints []addedEndpoint
@@ -76,90 +81,56 @@ type AsyncAPI struct {
 
 type addedEndpoint struct {
 	address string
-	d       describer // nil: an untyped handler
+	h       http.Handler
 }
 
-// describer is implemented by the handlers the package makes: it tells
-// what an endpoint reads and writes.
-type describer interface {
-	describe() endpoint
-}
-
-type endpointKind uint8
-
-const (
-	endpointHandler  endpointKind = iota // untyped: the handler reads and writes itself
-	endpointCallback                     // Callback: Req in, an envelope around Resp out
-	endpointRouter                       // events in, replies, stream items and pushes out
-)
-
-// endpoint is what an [AsyncAPI] document knows of a handler.
-type endpoint struct {
-	kind     endpointKind
-	validate *validator.Validate // validates the requests
-
-	req, resp reflect.Type // endpointCallback
-
-	events []routeInfo // endpointRouter: what clients send
-	pushes []pushInfo  // endpointRouter: what the server sends unasked
-}
-
-func (h *callback) describe() endpoint {
-	return endpoint{kind: endpointCallback, validate: h.cfg.validate, req: h.req, resp: h.resp}
-}
-
-func (r *Router) describe() endpoint {
-	events, pushes := r.routes()
-	return endpoint{kind: endpointRouter, validate: r.cfg.validate, events: events, pushes: pushes}
-}
-
-// NewAsyncAPI returns a document with no endpoints yet. It panics when
+// New returns a document with no endpoints yet. It panics when
 // info has no title or version, or asks for an AsyncAPI version other than
 // 3.0.0 and 3.1.0.
-func NewAsyncAPI(info APIInfo) *AsyncAPI {
+func New(info Info) *Document {
 	if info.Title == "" || info.Version == "" {
-		panic("ws: NewAsyncAPI needs a title and a version")
+		panic("asyncapi: New needs a title and a version")
 	}
 	switch info.AsyncAPI {
 	case "":
 		info.AsyncAPI = "3.0.0"
 	case "3.0.0", "3.1.0":
 	default:
-		panic(fmt.Sprintf("ws: NewAsyncAPI writes AsyncAPI 3.0.0 or 3.1.0, not %q", info.AsyncAPI))
+		panic(fmt.Sprintf("asyncapi: New writes AsyncAPI 3.0.0 or 3.1.0, not %q", info.AsyncAPI))
 	}
-	return &AsyncAPI{info: info}
+	return &Document{info: info}
 }
 
 // Add describes the endpoint h served at address: a path such as "/chat",
 // or a [http.ServeMux] pattern such as "GET /rooms/{room}", whose wildcards
-// become channel parameters. h is a handler made by [Callback] or a
-// [Router]; any other handler, such as one made by [Handler], is listed as
+// become channel parameters. h is a handler made by [ws.Callback] or a
+// [ws.Router] (read with [ws.Describe]); any other handler, such as one
+// made by [ws.Handler], is listed as
 // an endpoint whose messages are not described. A Router is described with
 // the events registered when the document is first encoded or served.
 // Add panics when address is not a path or h is nil.
-func (a *AsyncAPI) Add(address string, h http.Handler) {
+func (a *Document) Add(address string, h http.Handler) {
 	if h == nil {
-		panic("ws: AsyncAPI.Add needs a handler")
+		panic("asyncapi: Document.Add needs a handler")
 	}
 	path, err := channelAddress(address)
 	if err != nil {
 		panic(err.Error())
 	}
-	d, _ := h.(describer)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.endpoints = append(a.endpoints, addedEndpoint{address: path, d: d})
+	a.endpoints = append(a.endpoints, addedEndpoint{address: path, h: h})
 	a.doc = nil
 }
 
 // MarshalJSON returns the document.
-func (a *AsyncAPI) MarshalJSON() ([]byte, error) {
+func (a *Document) MarshalJSON() ([]byte, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.doc == nil {
 		doc, err := json.Marshal(a.build())
 		if err != nil {
-			return nil, fmt.Errorf("ws: AsyncAPI document: %w", err)
+			return nil, fmt.Errorf("asyncapi: document: %w", err)
 		}
 		a.doc = doc
 	}
@@ -167,7 +138,7 @@ func (a *AsyncAPI) MarshalJSON() ([]byte, error) {
 }
 
 // ServeHTTP answers GET and HEAD with the document, as application/json.
-func (a *AsyncAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (a *Document) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
@@ -195,7 +166,7 @@ func channelAddress(pattern string) (string, error) {
 		p = p[i:] // a host
 	}
 	if !strings.HasPrefix(p, "/") {
-		return "", fmt.Errorf("ws: AsyncAPI.Add needs a path such as /chat, not %q", pattern)
+		return "", fmt.Errorf("asyncapi: Document.Add needs a path such as /chat, not %q", pattern)
 	}
 	p = strings.ReplaceAll(p, "{$}", "")
 	return wildcard.ReplaceAllStringFunc(p, func(w string) string {
@@ -279,7 +250,7 @@ func (r *roots) add(t reflect.Type, m jsonschema.Mode, v *validator.Validate) in
 func (r *roots) schema(i int) *jsonschema.Schema { return r.res.Schemas[i] }
 
 var (
-	errorListType  = reflect.TypeFor[ErrorList]()
+	errorListType  = reflect.TypeFor[ws.ErrorList]()
 	correlateByID  = &apiCorrelationID{Description: "A reply, or a stream item, carries the id of its request.", Location: "$message.payload#/id"}
 	eventIDSchema  = &jsonschema.Schema{Type: []string{"string", "number"}, Description: "Chosen by the client; echoed in the reply."}
 	wsBinding      = apiBindings{WS: apiWSBinding{Method: http.MethodGet, BindingVersion: "0.1.0"}}
@@ -287,7 +258,7 @@ var (
 )
 
 // build assembles the document from the endpoints.
-func (a *AsyncAPI) build() *apiDoc {
+func (a *Document) build() *apiDoc {
 	doc := &apiDoc{
 		AsyncAPI:           a.info.AsyncAPI,
 		Info:               apiInfo{Title: a.info.Title, Version: a.info.Version, Description: a.info.Description},
@@ -305,36 +276,33 @@ func (a *AsyncAPI) build() *apiDoc {
 		id := channelID(e.address, used)
 		ch := &apiChannel{Address: e.address, Bindings: wsBinding, Parameters: parameters(e.address)}
 		doc.Channels[id] = ch
-		ep := endpoint{kind: endpointHandler}
-		if e.d != nil {
-			ep = e.d.describe()
-		}
-		switch ep.kind {
-		case endpointCallback:
-			req := r.add(ep.req, jsonschema.Input, ep.validate)
-			body, anyStatus := replyBody(ep.resp)
-			resp := r.add(body, jsonschema.Output, nil)
+		events, ok := ws.Describe(e.h)
+		switch {
+		case ok && len(events) == 1 && events[0].Name == "":
+			ev := events[0]
+			req := r.add(ev.Request, jsonschema.Input, ev.Validator)
+			resp := r.add(ev.Reply, jsonschema.Output, nil)
 			plans = append(plans, func(n *schemaNames) {
-				describeCallback(doc, n, id, ch, r.schema(req), r.schema(resp), anyStatus, r.schema(errIdx))
+				describeCallback(doc, n, id, ch, r.schema(req), r.schema(resp), ev.AnyStatus, r.schema(errIdx))
 			})
-		case endpointRouter:
-			// Per event: the request, and the reply's body or the
-			// stream's item.
-			reqs := make([][2]int, len(ep.events))
-			for i, ev := range ep.events {
-				reqs[i][0] = r.add(ev.req, jsonschema.Input, ep.validate)
-				out := ev.item
-				if out == nil {
-					out, _ = replyBody(ev.resp)
+		case ok:
+			// Per client event: the request, and the reply's body or
+			// the stream's item; per push, its body.
+			schemas := make([][2]int, len(events))
+			for i, ev := range events {
+				if ev.Push {
+					schemas[i][1] = r.add(ev.Reply, jsonschema.Output, nil)
+					continue
 				}
-				reqs[i][1] = r.add(out, jsonschema.Output, nil)
-			}
-			pushes := make([]int, len(ep.pushes))
-			for i, p := range ep.pushes {
-				pushes[i] = r.add(p.body, jsonschema.Output, nil)
+				schemas[i][0] = r.add(ev.Request, jsonschema.Input, ev.Validator)
+				out := ev.Item
+				if out == nil {
+					out = ev.Reply
+				}
+				schemas[i][1] = r.add(out, jsonschema.Output, nil)
 			}
 			plans = append(plans, func(n *schemaNames) {
-				describeRouter(doc, n, id, ch, ep, reqs, pushes, &r, r.schema(errIdx))
+				describeRouter(doc, n, id, ch, events, schemas, &r, r.schema(errIdx))
 			})
 		default:
 			ch.Description = handlerChannel
@@ -508,24 +476,6 @@ func pascal(name string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// replyBody is the type of the body of a reply of type t, and whether its
-// status is chosen by the receive function: a [StatusEnvelope] (whose body
-// may also be null, from [NoContent]), or an interface that may hold one.
-func replyBody(t reflect.Type) (body reflect.Type, envelope bool) {
-	if t == nil {
-		return reflect.TypeFor[any](), true
-	}
-	if t.Kind() == reflect.Interface {
-		return t, true
-	}
-	if t.Implements(reflect.TypeFor[enveloper]()) && t.Kind() == reflect.Struct {
-		if f, ok := t.FieldByName("Body"); ok {
-			return f.Type, true
-		}
-	}
-	return t, false
-}
-
 // replySchema is the schema of a reply's body; an envelope's may be null.
 func replySchema(body *jsonschema.Schema, envelope bool) *jsonschema.Schema {
 	if !envelope {
@@ -566,7 +516,7 @@ func describeCallback(doc *apiDoc, n *schemaNames, id string, ch *apiChannel, re
 // operation per push, and the $cancel message when an event streams. The
 // schemas of an event's messages are named after the event; the errors
 // and $cancel are the same for every router.
-func describeRouter(doc *apiDoc, n *schemaNames, id string, ch *apiChannel, ep endpoint, reqs [][2]int, pushes []int, r *roots, errorList *jsonschema.Schema) {
+func describeRouter(doc *apiDoc, n *schemaNames, id string, ch *apiChannel, events []ws.Event, schemas [][2]int, r *roots, errorList *jsonschema.Schema) {
 	// A message's id, chosen by the client, is a string or a number: one
 	// named schema, which generators make one type of.
 	eventID := n.share("EventID", func() *jsonschema.Schema { return eventIDSchema })
@@ -597,28 +547,31 @@ func describeRouter(doc *apiDoc, n *schemaNames, id string, ch *apiChannel, ep e
 	}
 	errs := []apiRef{messageRef(id, "badRequest"), messageRef(id, "internalError")}
 	streams := false
-	for i, ev := range ep.events {
-		name, stem := messageName(ev.name), pascal(ev.name)
-		event := constString(ev.name)
-		data := r.schema(reqs[i][0])
-		req := message(name, &apiMessage{Summary: "The " + ev.name + " event.",
-			Payload:       n.add(stem+"Request", request(eventID, event, data, ev.item != nil, acceptsEmptyObject(data, r.res.Definitions))),
+	for i, ev := range events {
+		if ev.Push {
+			continue
+		}
+		name, stem := messageName(ev.Name), pascal(ev.Name)
+		event := constString(ev.Name)
+		data := r.schema(schemas[i][0])
+		req := message(name, &apiMessage{Summary: "The " + ev.Name + " event.",
+			Payload:       n.add(stem+"Request", request(eventID, event, data, ev.Item != nil, acceptsEmptyObject(data, r.res.Definitions))),
 			CorrelationID: correlateByID})
 		var replies []apiRef
-		if ev.item == nil {
-			_, anyStatus := replyBody(ev.resp)
-			replies = append(replies, message(name+".reply", &apiMessage{Summary: "The reply to " + ev.name + ".",
-				Payload:       n.add(stem+"Reply", envelope(eventID, event, status(200, anyStatus), replySchema(r.schema(reqs[i][1]), anyStatus))),
+		if ev.Item == nil {
+			anyStatus := ev.AnyStatus
+			replies = append(replies, message(name+".reply", &apiMessage{Summary: "The reply to " + ev.Name + ".",
+				Payload:       n.add(stem+"Reply", envelope(eventID, event, status(200, anyStatus), replySchema(r.schema(schemas[i][1]), anyStatus))),
 				CorrelationID: correlateByID}))
 		} else {
 			streams = true
-			item := envelope(eventID, event, status(200, false), r.schema(reqs[i][1]))
+			item := envelope(eventID, event, status(200, false), r.schema(schemas[i][1]))
 			item.Properties = append(item.Properties, jsonschema.Property{Name: "more", Schema: &jsonschema.Schema{Const: json.RawMessage("true")}})
 			item.Required = append(item.Required, "more")
 			replies = append(replies,
-				message(name+".item", &apiMessage{Summary: "One item of the " + ev.name + " stream.",
+				message(name+".item", &apiMessage{Summary: "One item of the " + ev.Name + " stream.",
 					Payload: n.add(stem+"Item", item), CorrelationID: correlateByID}),
-				message(name+".end", &apiMessage{Summary: "The end of the " + ev.name + " stream: the function returned, or the client cancelled it.",
+				message(name+".end", &apiMessage{Summary: "The end of the " + ev.Name + " stream: the function returned, or the client cancelled it.",
 					Payload:       n.add(stem+"End", envelope(eventID, event, status(200, false), &jsonschema.Schema{Type: []string{"null"}})),
 					CorrelationID: correlateByID}),
 				messageRef(id, "tooManyStreams"))
@@ -642,10 +595,13 @@ func describeRouter(doc *apiDoc, n *schemaNames, id string, ch *apiChannel, ep e
 			CorrelationID: correlateByID})
 		operation("cancel", &apiOperation{Action: "receive", Channel: channelRef(id), Messages: []apiRef{cancel}})
 	}
-	for i, p := range ep.pushes {
-		name := messageName(p.name)
-		ref := message(name, &apiMessage{Summary: "The " + p.name + " event, sent by the server.",
-			Payload: n.add(pascal(p.name)+"Push", push(constString(p.name), r.schema(pushes[i])))})
+	for i, p := range events {
+		if !p.Push {
+			continue
+		}
+		name := messageName(p.Name)
+		ref := message(name, &apiMessage{Summary: "The " + p.Name + " event, sent by the server.",
+			Payload: n.add(pascal(p.Name)+"Push", push(constString(p.Name), r.schema(schemas[i][1])))})
 		operation(name, &apiOperation{Action: "send", Channel: channelRef(id), Messages: []apiRef{ref}})
 	}
 }

@@ -1,4 +1,4 @@
-package ws_test
+package asyncapi_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/asyncapi"
 	"github.com/cafeto-go/ws/internal/tsgen"
 )
 
@@ -16,7 +17,7 @@ import (
 // e2e/tscheck compiles such a client and runs it against a server.
 func TestTypeScriptClient(t *testing.T) {
 	t.Parallel()
-	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Router tests", Version: "0.1.0"})
+	doc := asyncapi.New(asyncapi.Info{Title: "Router tests", Version: "0.1.0"})
 	doc.Add("GET /chat/{room}", newRtRouter(newRtChat()))
 	raw, err := json.Marshal(doc)
 	if err != nil {
@@ -52,7 +53,7 @@ func TestTypeScriptClientBothVersions(t *testing.T) {
 	t.Parallel()
 	var clients []*tsgen.Files
 	for _, version := range []string{"3.0.0", "3.1.0"} {
-		doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Router tests", Version: "0.1.0", AsyncAPI: version})
+		doc := asyncapi.New(asyncapi.Info{Title: "Router tests", Version: "0.1.0", AsyncAPI: version})
 		doc.Add("GET /chat/{room}", newRtRouter(newRtChat()))
 		doc.Add("/echo", ws.Callback(nil, func(ctx context.Context, in apiChatRequest) (apiChatResponse, error) { return apiChatResponse{}, nil }, nil))
 		raw, err := json.Marshal(doc)
