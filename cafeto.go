@@ -2,6 +2,7 @@ package ws
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"reflect"
 )
@@ -166,3 +167,35 @@ func NotFound(body any) *Error { return NewError(http.StatusNotFound, body) }
 // InternalServerError returns a 500 [*Error]. Unlike an ordinary error, its
 // body reaches the client.
 func InternalServerError(body any) *Error { return NewError(http.StatusInternalServerError, body) }
+
+// answer handles one message and sends its reply, all under one guard: a
+// panic anywhere (decoding, validation, the receive function, encoding the
+// reply) is answered with a generic 500 and the connection goes on. A
+// message over a rate limit is answered with a 429 and not handled. call
+// is the message's [Call] when there are interceptors, nil otherwise. It
+// returns an error only when the connection has ended.
+func (c *Conn) answer(ctx context.Context, data []byte, call *Call, handle handleFunc) error {
+	if c.rate != nil {
+		refusal, err := c.rate.take(c, "")
+		if err != nil {
+			return err
+		}
+		if refusal != nil {
+			if call == nil {
+				return c.sendEnvelope(refusal.Status, refusal.Body)
+			}
+			call.refusal = refusal
+		}
+	}
+	err := c.guard("onReceive", func() error {
+		status, body, failure := handle(ctx, data, call)
+		if failure != nil && !errors.Is(failure, errPanic) {
+			c.log("ws: onReceive failed", failure)
+		}
+		return c.sendEnvelope(status, body)
+	})
+	if errors.Is(err, errPanic) {
+		return c.sendEnvelope(http.StatusInternalServerError, internalError)
+	}
+	return err
+}

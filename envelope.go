@@ -3,6 +3,8 @@ package ws
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"strconv"
 )
 
@@ -74,4 +76,72 @@ func writeEventEnvelope(buf *bytes.Buffer, enc *json.Encoder, id, event []byte, 
 	}
 	buf.WriteByte('}')
 	return nil
+}
+
+// sendEnvelope writes {"statusCode":status,"body":body}. A body that does
+// not encode is logged and answered with a generic 500.
+func (c *Conn) sendEnvelope(status int, body any) error {
+	b := getBuffer()
+	defer putBuffer(b)
+	if err := writeEnvelope(&b.Buffer, b.enc, status, body); err != nil {
+		c.log("ws: reply does not encode as JSON", err)
+		writeEnvelope(&b.Buffer, b.enc, http.StatusInternalServerError, internalError)
+	}
+	c.lockWrite()
+	defer c.wmu.Unlock()
+	return c.writeLocked(c.ctx, b.Bytes())
+}
+
+// writeEnvelope resets buf and writes {"statusCode":status,"body":body} to
+// it with enc, which writes to buf.
+func writeEnvelope(buf *bytes.Buffer, enc *json.Encoder, status int, body any) error {
+	buf.Reset()
+	buf.WriteString(`{"statusCode":`)
+	buf.Write(strconv.AppendInt(buf.AvailableBuffer(), int64(status), 10))
+	buf.WriteString(`,"body":`)
+	if err := enc.Encode(body); err != nil {
+		return err
+	}
+	buf.Truncate(buf.Len() - 1) // Encode's newline
+	buf.WriteByte('}')
+	return nil
+}
+
+// sendEvent writes a reply: {"id":…,"event":…,"statusCode":…,"body":…}. A
+// body that does not encode is logged and replaced by a 500.
+func (c *Conn) sendEvent(id, event []byte, status int, body any) error {
+	return c.sendEventLocked(id, event, status, body, nil)
+}
+
+// sendEventLocked is sendEvent, calling locked, when it is not nil, once
+// the write lock is taken, before the reply is written: what others write
+// after locked has run comes after the reply.
+func (c *Conn) sendEventLocked(id, event []byte, status int, body any, locked func()) error {
+	b := getBuffer()
+	defer putBuffer(b)
+	if err := writeEventEnvelope(&b.Buffer, b.enc, id, event, status, body, false); err != nil {
+		c.log("ws: reply does not encode as JSON", err)
+		writeEventEnvelope(&b.Buffer, b.enc, id, event, http.StatusInternalServerError, internalError, false)
+	}
+	c.lockWrite()
+	defer c.wmu.Unlock()
+	if locked != nil {
+		locked()
+	}
+	return c.writeLocked(c.ctx, b.Bytes())
+}
+
+// sendItem writes a stream's item: {…,"more":true}. An item that does not
+// encode is not sent; the error says why.
+func (c *Conn) sendItem(id, event []byte, item any) error {
+	b := getBuffer()
+	defer putBuffer(b)
+	if err := writeEventEnvelope(&b.Buffer, b.enc, id, event, http.StatusOK, item, true); err != nil {
+		return fmt.Errorf("ws: stream item does not encode as JSON: %w", err)
+	}
+	c.lockWrite()
+	defer c.wmu.Unlock()
+	// The connection's context, not the stream's: a write cut short by a
+	// cancelled context would close the whole connection.
+	return c.writeLocked(c.ctx, b.Bytes())
 }

@@ -1,11 +1,13 @@
 package ws
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"reflect"
+	"time"
 )
 
 // decoder decodes one message into a Req and validates it: field tags, then
@@ -145,3 +147,100 @@ func newHandle[Req, Resp any](onReceive func(context.Context, Req) (Resp, error)
 // handleFunc answers one message: the reply's status and body, and the
 // error to log for a generic 500. call is nil without interceptors.
 type handleFunc func(ctx context.Context, data []byte, call *Call) (int, any, error)
+
+// decodeErrors turns what json.Unmarshal returned for data into the
+// errorList of a 400. No Go type name or internal text reaches it.
+func decodeErrors(data []byte, err error) *ErrorList {
+	var (
+		syn *json.SyntaxError
+		ute *json.UnmarshalTypeError
+		tpe *time.ParseError
+	)
+	switch {
+	case errors.As(err, &syn):
+		return oneError([]any{}, "json_invalid", "Invalid JSON: "+syn.Error())
+	case errors.As(err, &ute):
+		typ, msg := typeMismatch(ute)
+		return oneError(pathAt(data, ute.Offset), typ, msg)
+	case errors.As(err, &tpe):
+		return oneError([]any{}, "datetime_parsing", "Input should be a valid datetime")
+	}
+	return oneError([]any{}, "value_error", "Value error, invalid input")
+}
+
+func oneError(loc []any, typ, msg string) *ErrorList {
+	return &ErrorList{Errors: []ErrorDetail{{Loc: loc, Type: typ, Msg: msg}}}
+}
+
+// notObject is the error for a message that is not a JSON object where the
+// request type is a struct.
+func notObject() *ErrorList {
+	return oneError([]any{}, "model_type", "Input should be an object")
+}
+
+// pathAt returns the JSON path of the value of data that ends at offset
+// off (the first value whose end is at or past off). data is valid JSON.
+func pathAt(data []byte, off int64) []any {
+	type frame struct {
+		object bool
+		key    string
+		index  int
+	}
+	var stack []frame
+	path := func() []any {
+		p := make([]any, 0, len(stack))
+		for _, f := range stack {
+			if f.object {
+				p = append(p, f.key)
+			} else {
+				p = append(p, f.index)
+			}
+		}
+		return p
+	}
+	expectKey := func() bool { return len(stack) > 0 && stack[len(stack)-1].object && stack[len(stack)-1].key == "\x00" }
+	advance := func() {
+		if len(stack) == 0 {
+			return
+		}
+		if top := &stack[len(stack)-1]; top.object {
+			top.key = "\x00"
+		} else {
+			top.index++
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return []any{}
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			advance()
+			continue
+		}
+		if s, ok := tok.(string); ok && expectKey() {
+			stack[len(stack)-1].key = s
+			continue
+		}
+		// A value: a scalar, or the start of an object or array.
+		if dec.InputOffset() >= off {
+			return path()
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{object: true, key: "\x00"})
+		case json.Delim('['):
+			stack = append(stack, frame{index: 0})
+		default:
+			advance()
+		}
+	}
+}
+
+// isNull reports whether data is the JSON literal null.
+func isNull(data []byte) bool {
+	return string(bytes.TrimSpace(data)) == "null"
+}

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -382,4 +383,23 @@ func (c *Conn) ping(interval time.Duration) {
 		c.ptime.Reset(next)
 	}
 	c.pmu.Unlock()
+}
+
+// ReceiveJSON reads the next message (text or binary) and decodes it into
+// v. When the message is not valid JSON, or a value has the wrong type, it
+// returns an [ErrorList] worded like a 400's, and the connection stays open:
+// answer with SendJSON(ctx, ws.BadRequest(list)) and read on. Any other
+// error means the connection has ended.
+//
+// A text message that is not valid UTF-8 closes the connection with 1007.
+// If ctx is done before a message arrives, the connection is closed.
+func (c *Conn) ReceiveJSON(ctx context.Context, v any) error {
+	data, err := c.read(ctx)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return *decodeErrors(data, err)
+	}
+	return nil
 }
