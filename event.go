@@ -360,33 +360,33 @@ var (
 	errStreamOpen   = ErrorDetail{Loc: []any{"id"}, Type: "value_error", Msg: "Value error, a stream with this id is open"}
 )
 
-// PushMessage is a message the server sends without being asked:
-//
-//	{"event": "chat.message", "statusCode": 200, "body": {…}}
-//
-// It never carries an id. Make one with [Push] or [Emitter.Push] and send it
-// with [Conn.SendJSON], or to a room with a hub's broadcast: it encodes
-// itself.
-type PushMessage struct {
+// pushMessage is a push, made by [Push].
+type pushMessage struct {
 	event string
 	body  any
 }
 
-// Push returns the push of event with body, for [Conn.SendJSON]:
+// Push returns the push of event with body: a message the server sends
+// without being asked, which never carries an id,
+//
+//	{"event": "chat.message", "statusCode": 200, "body": {…}}
+//
+// for [Conn.SendJSON], or for a room with a hub's broadcast: it encodes
+// itself (its MarshalJSON fails when event is empty).
 //
 //	conn.SendJSON(ctx, ws.Push("chat.message", msg))
 //
 // Declare the event on the [Router] with [Emits], so that the API's
-// description lists it.
-func Push(event string, body any) PushMessage {
-	return PushMessage{event: event, body: body}
+// description lists it; its [Emitter.Push] checks the body's type.
+func Push(event string, body any) json.Marshaler {
+	return pushMessage{event: event, body: body}
 }
 
 // errPushName is returned when a push without an event name is encoded.
 var errPushName = errors.New("ws: a push needs an event name")
 
 // MarshalJSON encodes the push: {"event":…,"statusCode":200,"body":…}.
-func (p PushMessage) MarshalJSON() ([]byte, error) {
+func (p pushMessage) MarshalJSON() ([]byte, error) {
 	if p.event == "" {
 		return nil, errPushName
 	}

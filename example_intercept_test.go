@@ -24,7 +24,7 @@ func ExampleWithInterceptors() {
 	requireToken := func(next ws.CallFunc) ws.CallFunc {
 		return func(ctx context.Context, call *ws.Call) ws.Reply {
 			if call.Conn.Request().URL.Query().Get("token") == "" {
-				return ws.ErrorReply(ws.Unauthorized("a token is needed"))
+				return ws.Unauthorized("a token is needed").Reply()
 			}
 			return next(ctx, call)
 		}

@@ -75,8 +75,8 @@ type CallFunc func(ctx context.Context, call *Call) Reply
 //	}
 //
 // To refuse a message, return a reply without calling next: the handler
-// does not run and the reply is sent as it is. [ErrorReply] makes the
-// reply of an [*Error], such as ws.ErrorReply(ws.Unauthorized(body)). The
+// does not run and the reply is sent as it is. [Error.Reply] makes the
+// reply of an [*Error], such as ws.Unauthorized(body).Reply(). The
 // ctx given to next is the one the handler gets.
 //
 // What passes through the interceptors: every message addressed to the
@@ -96,17 +96,11 @@ type CallFunc func(ctx context.Context, call *Call) Reply
 // says so. A reply whose Status is 0 is sent as a logged 500.
 type Interceptor func(next CallFunc) CallFunc
 
-// ErrorReply returns the reply a handler's error gets: an [*Error]
-// (directly or wrapped) with its status and body, any other error as a
-// generic 500 with Err set to it. An interceptor returns it to refuse a
-// message.
-func ErrorReply(err error) Reply {
-	var e *Error
-	if errors.As(err, &e) {
-		return Reply{Status: e.Status, Body: e.Body}
-	}
-	return Reply{Status: http.StatusInternalServerError, Body: internalError, Err: err}
-}
+// Reply returns the reply of e: its status and body. An interceptor
+// returns it to refuse a message:
+//
+//	return ws.Unauthorized("a token is needed").Reply()
+func (e *Error) Reply() Reply { return Reply{Status: e.Status, Body: e.Body} }
 
 // chain returns final wrapped in the interceptors, the first outermost,
 // or nil when there are none.

@@ -93,7 +93,7 @@ func TestInterceptorRefuses(t *testing.T) {
 	auth := func(next ws.CallFunc) ws.CallFunc {
 		return func(ctx context.Context, call *ws.Call) ws.Reply {
 			if call.Conn.Request().URL.Query().Get("token") != "secret" {
-				return ws.ErrorReply(ws.Unauthorized(map[string]string{"reason": "no token"}))
+				return ws.Unauthorized(map[string]string{"reason": "no token"}).Reply()
 			}
 			return next(ctx, call)
 		}
@@ -266,7 +266,7 @@ func TestInterceptorRefusesStream(t *testing.T) {
 			case n == 7:
 				panic("stream interceptor exploded")
 			case n > 5:
-				return ws.ErrorReply(ws.Forbidden("too long"))
+				return ws.Forbidden("too long").Reply()
 			}
 			return next(ctx, call)
 		}

@@ -199,7 +199,7 @@ func Emits[T any](r *Router, name string) Emitter[T] {
 }
 
 // Push returns the push of the emitter's event with body.
-func (e Emitter[T]) Push(body T) PushMessage { return Push(e.name, body) }
+func (e Emitter[T]) Push(body T) json.Marshaler { return Push(e.name, body) }
 
 // Name returns the emitter's event name.
 func (e Emitter[T]) Name() string { return e.name }
