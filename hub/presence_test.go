@@ -378,7 +378,6 @@ func TestPresenceLimitsAndHostileMeta(t *testing.T) {
 	}
 }
 
-
 // Tracking a connection again replaces its meta: the others see the old
 // one leave and the new one join in one push.
 func TestPresenceTrackAgainAndLeave(t *testing.T) {
