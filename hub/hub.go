@@ -141,6 +141,7 @@
 package hub
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -457,8 +458,11 @@ func (h *Hub) Close() error {
 	clear(h.clients)
 	h.mu.Unlock()
 
+	// One deadline for all: a broker that is gone costs brokerTimeout once.
+	ctx, cancel := context.WithTimeout(context.Background(), brokerTimeout)
+	defer cancel()
 	for _, r := range refs {
-		h.untrack(r.subject, r.id)
+		h.untrack(ctx, r.subject, r.id)
 	}
 	var errs []error
 	for _, g := range groups {
@@ -581,7 +585,7 @@ func (h *Hub) addLocked(conn *ws.Conn, kind, name string) (*client, *group, *rec
 func (h *Hub) removeLocked(c *client, g *group) *group {
 	n, id := g.remove(c)
 	if id != "" {
-		go h.untrack(g.subject, id)
+		go h.untrack(context.Background(), g.subject, id)
 	}
 	if n > 0 {
 		return nil

@@ -255,7 +255,7 @@ func (h *Hub) Track(conn *ws.Conn, room, key string, meta any) error {
 		return fmt.Errorf("hub: track %s: %w", g.subject, err)
 	}
 	if old != "" {
-		h.untrack(g.subject, old)
+		h.untrack(context.Background(), g.subject, old)
 	}
 	if rec != nil {
 		return h.resume(c, g, rec)
@@ -534,9 +534,10 @@ func (h *Hub) track(ctx context.Context, subject string, e PresenceEntry) (err e
 	return h.pres.Track(ctx, subject, e)
 }
 
-// untrack removes the entry id, logging an error.
-func (h *Hub) untrack(subject, id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), brokerTimeout)
+// untrack removes the entry id, logging an error, within brokerTimeout
+// at most and ctx's deadline.
+func (h *Hub) untrack(ctx context.Context, subject, id string) {
+	ctx, cancel := context.WithTimeout(ctx, brokerTimeout)
 	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {
