@@ -254,6 +254,14 @@ func (h *Hub) Track(conn *ws.Conn, room, key string, meta any) error {
 		}
 		return fmt.Errorf("hub: track %s: %w", g.subject, err)
 	}
+	g.mu.Lock()
+	gone := g.pres.tracked[c] != e.ID
+	g.mu.Unlock()
+	if gone {
+		// conn left (or ended, or was tracked again) while its entry was
+		// on its way: the untrack of the leave may have come first.
+		h.untrack(context.Background(), g.subject, e.ID)
+	}
 	if old != "" {
 		h.untrack(context.Background(), g.subject, old)
 	}
