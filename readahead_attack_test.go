@@ -71,4 +71,3 @@ func TestPeerCloseEchoedWhileWritersWait(t *testing.T) {
 		t.Fatalf("%d of %d peers that closed got no close frame back: the TCP connection ended first", lost, tries)
 	}
 }
-
