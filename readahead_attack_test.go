@@ -8,8 +8,10 @@ import (
 	"errors"
 	"io"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cafeto-go/ws"
 )
@@ -70,4 +72,53 @@ func TestPeerCloseEchoedWhileWritersWait(t *testing.T) {
 	if lost > 0 {
 		t.Fatalf("%d of %d peers that closed got no close frame back: the TCP connection ended first", lost, tries)
 	}
+}
+
+// TestPeerUploadingLargeMessageIsAlive: a peer that uploads one large
+// message slowly sends something all the time, so it is alive
+// (docs/connections.md: "A peer that sends anything is alive"); it cannot
+// answer a ping in the middle of a frame, since control frames go between
+// frames. Here the upload spans many ping intervals, and the peer must get
+// its reply, not be dropped with ErrPongTimeout.
+func TestPeerUploadingLargeMessageIsAlive(t *testing.T) {
+	t.Parallel()
+	p := newRelProbe(t)
+	url := relServe(t, p, ws.WithPingInterval(100*time.Millisecond), ws.WithReadLimit(1<<20))
+	rc := rawDial(t, url)
+	text := strings.Repeat("a", 300<<10)
+	frame := rawFrame{fin: true, op: opText, masked: true, payload: []byte(`{"id":1,"text":"` + text + `"}`)}.bytes()
+	frames := make(chan rawRead, 64)
+	go func() {
+		defer close(frames)
+		for {
+			f, err := rc.readFrame()
+			if err != nil {
+				return
+			}
+			frames <- f
+		}
+	}()
+	// 30 pieces, one every 50 ms: the upload lasts 1.5 s, 15 ping intervals;
+	// bytes arrive every half interval.
+	const pieces = 30
+	step := (len(frame) + pieces - 1) / pieces
+	for i := 0; i < len(frame); i += step {
+		if _, err := rc.nc.Write(frame[i:min(i+step, len(frame))]); err != nil {
+			t.Fatalf("the server dropped a peer that was uploading, after %d of %d bytes: %v (onDisconnect: %v)",
+				i, len(frame), err, p.next(t))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for f := range frames {
+		switch f.op {
+		case opText:
+			if !strings.Contains(string(f.payload), `"id":1`) {
+				t.Fatalf("reply %s, want the echo of id 1", f.payload)
+			}
+			return
+		case opPing:
+			rc.write(t, rawFrame{fin: true, op: opPong, masked: true, payload: f.payload}.bytes())
+		}
+	}
+	t.Fatalf("the server dropped a peer that was uploading a message: onDisconnect got %v", p.next(t))
 }
