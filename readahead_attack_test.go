@@ -5,7 +5,9 @@ package ws_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cafeto-go/ws"
+	"github.com/coder/websocket"
 )
 
 // TestPeerCloseEchoedWhileWritersWait: a peer that closes while the server
@@ -121,4 +124,128 @@ func TestPeerUploadingLargeMessageIsAlive(t *testing.T) {
 		}
 	}
 	t.Fatalf("the server dropped a peer that was uploading a message: onDisconnect got %v", p.next(t))
+}
+
+// TestHandlerClosesWhileReaderWaits: onReceive calls Conn.Close while the
+// reader that took over waits for the peer (a peek on coder/websocket's
+// buffered reader): the close handshake completes, Close returns nil, and
+// the peer sees the code; with -race, nobody else reads the buffered reader
+// meanwhile.
+func TestHandlerClosesWhileReaderWaits(t *testing.T) {
+	t.Parallel()
+	p := newRelProbe(t)
+	closed := make(chan error, 8)
+	handler := func(ctx context.Context, in relReq) (relResp, error) {
+		time.Sleep(150 * time.Millisecond) // the reader takes over and waits
+		closed <- ws.ConnFromContext(ctx).Close(4000, "bye")
+		return relResp{ID: in.ID}, nil
+	}
+	srv := httptest.NewServer(ws.Callback(p.onConnect, handler, p.onDisconnect, ws.WithGroup(&p.group)))
+	t.Cleanup(srv.Close)
+	for i := range 4 {
+		c := relDial(t, srv.URL)
+		relWrite(t, c, websocket.MessageText, fmt.Appendf(nil, `{"id":%d,"text":"x"}`, i))
+		if got := relCloseOf(t, c); got.Code != 4000 {
+			t.Fatalf("close %v, want 4000", got)
+		}
+		if err := receive(t, "Close's result", closed); err != nil {
+			t.Fatalf("Close returned %v, want nil once the handshake is done", err)
+		}
+		if err := p.next(t); ws.CloseStatus(err) != 4000 {
+			t.Fatalf("onDisconnect got %v, want close status 4000", err)
+		}
+	}
+}
+
+// TestFragmentedMessageAcrossPause: a message in three frames, with a ping
+// between them, arrives behind 16 messages that fill the read-ahead queue:
+// reading pauses before it and resumes; every message is answered once, in
+// order, and the ping is answered.
+func TestFragmentedMessageAcrossPause(t *testing.T) {
+	t.Parallel()
+	p := newRelProbe(t)
+	release := make(chan struct{})
+	handler := func(ctx context.Context, in relReq) (relResp, error) {
+		if in.ID == 0 {
+			<-release
+		}
+		return relResp{ID: in.ID, Echo: in.Text}, nil
+	}
+	srv := httptest.NewServer(ws.Callback(p.onConnect, handler, p.onDisconnect, ws.WithGroup(&p.group)))
+	t.Cleanup(srv.Close)
+	rc := rawDial(t, srv.URL)
+	for i := range 17 {
+		rc.write(t, rawFrame{fin: true, op: opText, masked: true, payload: fmt.Appendf(nil, `{"id":%d,"text":"x"}`, i)}.bytes())
+	}
+	time.Sleep(200 * time.Millisecond) // the queue fills: reading pauses
+	rc.write(t, rawFrame{op: opText, masked: true, payload: []byte(`{"id":17,`)}.bytes())
+	rc.write(t, rawFrame{fin: true, op: opPing, masked: true, payload: []byte("p")}.bytes())
+	rc.write(t, rawFrame{op: opContinuation, masked: true, payload: []byte(`"text":"frag`)}.bytes())
+	rc.write(t, rawFrame{fin: true, op: opContinuation, masked: true, payload: []byte(`mented"}`)}.bytes())
+	rc.write(t, rawFrame{fin: true, op: opText, masked: true, payload: []byte(`{"id":18,"text":"y"}`)}.bytes())
+	close(release)
+	next, pong := 0, false
+	for next < 19 || !pong {
+		f, err := rc.readFrame()
+		if err != nil {
+			t.Fatalf("after %d replies (pong %v): %v", next, pong, err)
+		}
+		switch f.op {
+		case opPong:
+			pong = true
+		case opText:
+			var r struct {
+				Body relResp `json:"body"`
+			}
+			if err := json.Unmarshal(f.payload, &r); err != nil || r.Body.ID != next {
+				t.Fatalf("reply %s, want id %d", f.payload, next)
+			}
+			if next == 17 && r.Body.Echo != "fragmented" {
+				t.Fatalf("reply %s, want the fragmented text whole", f.payload)
+			}
+			next++
+		}
+	}
+}
+
+// TestShutdownWithFullQueue: Group.Shutdown while a handler is busy and
+// the read-ahead queue is full: the message being handled gets its reply,
+// then the connection closes with 1001, and Shutdown returns nil.
+func TestShutdownWithFullQueue(t *testing.T) {
+	t.Parallel()
+	var g ws.Group
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	handler := func(ctx context.Context, in relReq) (relResp, error) {
+		if in.ID == 0 {
+			started <- struct{}{}
+			<-release
+		}
+		return relResp{ID: in.ID}, nil
+	}
+	srv := httptest.NewServer(ws.Callback(nil, handler, nil, ws.WithGroup(&g)))
+	t.Cleanup(srv.Close)
+	c := relDial(t, srv.URL)
+	for i := range 40 {
+		relWrite(t, c, websocket.MessageText, fmt.Appendf(nil, `{"id":%d,"text":"x"}`, i))
+	}
+	receive(t, "the busy handler", started)
+	time.Sleep(200 * time.Millisecond) // the queue fills: reading pauses
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), relTimeout)
+		defer cancel()
+		done <- g.Shutdown(ctx)
+	}()
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	if env := relRead(t, c); !strings.Contains(string(env.Body), `"id":0`) {
+		t.Fatalf("first reply %s, want id 0's", env.Body)
+	}
+	if got := relCloseOf(t, c); got.Code != websocket.StatusGoingAway {
+		t.Fatalf("close %v, want 1001", got)
+	}
+	if err := receive(t, "Shutdown", done); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
 }
