@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -248,4 +249,41 @@ func TestShutdownWithFullQueue(t *testing.T) {
 	if err := receive(t, "Shutdown", done); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
+}
+
+// TestShutdownRacingHandshakes: handshakes that pass the group's check
+// just before Shutdown begins are refused with a close frame once
+// upgraded (ws.go accept). That close handshake reads the connection, and
+// nothing else may read it meanwhile: the reader that takes over after
+// 50 ms must stay away (run with -race). The peers here do not answer the
+// close frame, so the handshake waits its full 5 s.
+func TestShutdownRacingHandshakes(t *testing.T) {
+	t.Parallel()
+	var g ws.Group
+	srv := httptest.NewServer(ws.Handler(func(ctx context.Context, c *ws.Conn) error {
+		<-ctx.Done()
+		return nil
+	}, ws.WithGroup(&g)))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			nc, err := net.Dial("tcp", host)
+			if err != nil {
+				return
+			}
+			defer nc.Close()
+			fmt.Fprintf(nc, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", host)
+			time.Sleep(6 * time.Second) // read nothing: the close handshake waits
+		})
+	}
+	time.Sleep(5 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), relTimeout)
+	defer cancel()
+	if err := g.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	wg.Wait()
 }
