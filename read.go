@@ -341,6 +341,17 @@ func (c *Conn) readFailed(err error) error {
 	return c.close(websocket.StatusProtocolError, "protocol error", err)
 }
 
+// heard returns a count that grows whenever the server hears from the
+// peer: the messages read, and the bytes read from the network, so that a
+// peer in the middle of a long message is alive too.
+func (c *Conn) heard() int64 {
+	n := c.messages.Load()
+	if c.tr != nil {
+		n += c.tr.received.Load()
+	}
+	return n
+}
+
 // startPings pings the peer every interval, from a timer: no goroutine sits
 // idle between pings.
 func (c *Conn) startPings(interval time.Duration) {
@@ -363,7 +374,7 @@ func (c *Conn) startPings(interval time.Duration) {
 func (c *Conn) ping(interval time.Duration) {
 	next := interval
 	if stalls := c.stalls.Load(); stalls%2 == 0 {
-		seen := c.messages.Load()
+		seen := c.heard()
 		ctx, cancel := context.WithTimeout(context.Background(), interval)
 		err := c.ws.Ping(ctx)
 		cancel()
@@ -371,7 +382,7 @@ func (c *Conn) ping(interval time.Duration) {
 		case err == nil:
 		case errors.Is(err, net.ErrClosed):
 			return
-		case c.messages.Load() == seen && c.stalls.Load() == stalls:
+		case c.heard() == seen && c.stalls.Load() == stalls:
 			c.closeNow(errPongTimeout)
 			return
 		default:

@@ -36,6 +36,8 @@ type transport struct {
 	more    atomic.Bool  // more requests are buffered: their replies follow
 	closing atomic.Bool  // a close frame goes out: hold nothing any more
 
+	received atomic.Int64 // bytes read from the peer: one sending a long message is alive
+
 	mu           sync.Mutex
 	held         *buffer // bytes written but not sent yet
 	frames       frames  // where the bytes written are in their frames
@@ -79,6 +81,12 @@ func (t *transport) Write(p []byte) (int, error) {
 			}
 		}
 		if out != nil {
+			if isClose(out) {
+				// coder/websocket closes the connection right after
+				// its close frame, its echo of a peer's included,
+				// without asking: what is held goes out with it.
+				t.closing.Store(true)
+			}
 			if err := t.emitLocked(out); err != nil {
 				return 0, err
 			}
@@ -212,6 +220,12 @@ func (f *frames) closeFrame(q []byte) (took int, out []byte) {
 	return took, nil
 }
 
+// isClose reports whether frame, a whole frame from [frames.next], is a
+// close frame.
+func isClose(frame []byte) bool {
+	return len(frame) >= 2 && frame[0]&0x0f == opClose && int(frame[1]) == len(frame)-2
+}
+
 // headerLen returns the length of a frame header from its second byte.
 func headerLen(b1 byte) int {
 	n := 2
@@ -260,7 +274,7 @@ func (t *transport) sendLocked() error {
 	return err
 }
 
-// flush sends what is held, unless more frames follow. It is called
+// flush sends what is held, whether or not more frames follow. It is called
 // outside the connection's writes, where the write timeout is not armed:
 // it bounds the write with a deadline of its own.
 func (t *transport) flush() error {
@@ -297,7 +311,9 @@ func (t *transport) Read(p []byte) (int, error) {
 	if err := t.flush(); err != nil {
 		return 0, err
 	}
-	return t.Conn.Read(p)
+	n, err := t.Conn.Read(p)
+	t.received.Add(int64(n))
+	return n, err
 }
 
 // release gives back what is held, once the connection has ended.

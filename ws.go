@@ -53,7 +53,9 @@ func accept(w http.ResponseWriter, r *http.Request, cfg *config) (*Conn, error) 
 	c := newConn(wc, nc, tr, r, cfg)
 	if g := cfg.group; g != nil && !g.add(c) {
 		c.gone.Store(true) // never started: no End either
-		c.ws.Close(websocket.StatusGoingAway, "going away")
+		// Through closeWith, which keeps the reader that may have
+		// taken over away from the close handshake's reads.
+		c.closeWith(websocket.StatusGoingAway, "going away", errShutdown)
 		c.release()
 		return nil, errShutdown
 	}

@@ -51,6 +51,10 @@ type Broker interface {
 // subject in memory, with an epoch drawn at random when the subject's
 // history is created, and offsets 1, 2, 3… Append gives the message to
 // the history's subscribers before it returns.
+//
+// MemoryBroker is also a [PresenceBroker] that keeps presence in memory:
+// its entries live until they are untracked, since the hubs of one
+// process die together.
 type MemoryBroker struct {
 	mu   sync.RWMutex
 	subs map[string][]*memorySub // copied on write: Publish reads without holding mu
@@ -58,6 +62,9 @@ type MemoryBroker struct {
 	hmu       sync.Mutex
 	hist      map[string]*memoryHistory
 	lastSweep time.Time
+
+	pmu  sync.Mutex
+	pres map[string]*memoryPresence
 }
 
 type memorySub struct{ fn func([]byte) }

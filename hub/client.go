@@ -216,6 +216,9 @@ type group struct {
 	limits   History
 	roomJSON []byte
 
+	// A room with presence: its state, guarded by mu.
+	pres *presenceState
+
 	mu      sync.Mutex
 	members []member
 	index   map[*client]int // position in members
@@ -227,10 +230,16 @@ type group struct {
 // recovers keeps the room's messages in pending until its replay is
 // queued, and is never given a message of an offset up to floor, which it
 // had or was replayed.
+//
+// In a room with presence, a member gets $presence pushes once pready:
+// from the whole presence on, queued when it joined or, for a member
+// that tracks itself, once its own entry (of id pwait) is in.
 type member struct {
 	c       *client
 	floor   uint64
 	pending *recovery
+	pready  bool
+	pwait   string
 }
 
 // newGroup returns the group kind/name; with a broker, it has its subject.
@@ -250,13 +259,18 @@ func (g *group) add(c *client, rec *recovery) {
 	g.mu.Unlock()
 }
 
-// remove removes c and returns the number of members left.
-func (g *group) remove(c *client) int {
+// remove removes c and returns the number of members left, and the id
+// of c's presence entry, which the caller untracks.
+func (g *group) remove(c *client) (left int, id string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.pres != nil {
+		id = g.pres.tracked[c]
+		delete(g.pres.tracked, c)
+	}
 	i, ok := g.index[c]
 	if !ok {
-		return len(g.members)
+		return len(g.members), id
 	}
 	last := len(g.members) - 1
 	if i != last {
@@ -266,7 +280,7 @@ func (g *group) remove(c *client) int {
 	g.members[last] = member{}
 	g.members = g.members[:last]
 	delete(g.index, c)
-	return len(g.members)
+	return len(g.members), id
 }
 
 func (g *group) len() int {

@@ -47,13 +47,13 @@ func (h *Hub) subscribe(g *group) (unsub func() error, err error) {
 }
 
 // callUnsubscribe ends g's subscription at the broker, under guard.
-func (h *Hub) callUnsubscribe(g *group) (err error) {
+func (h *Hub) callUnsubscribe(g *group, unsub func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = h.recovered(context.Background(), "unsubscribe", r)
 		}
 	}()
-	return g.unsub()
+	return unsub()
 }
 
 // callTooSlow runs the WithTooSlow hook, under guard.

@@ -88,12 +88,42 @@
 // A replay holds every message of the room after the client's offset, also
 // those a [Hub.BroadcastExcept] had left out for it.
 //
+// # Presence
+//
+// [WithPresence] keeps who is in some rooms, across every hub: the
+// application tracks a connection with a key, its identity for the member
+// (the user), and a meta about the connection (a JSON object):
+//
+//	err := h.Track(conn, "lobby", user.Name, map[string]string{"device": "web"})
+//
+// Track joins the room as [Hub.Join] does. Several connections may share a
+// key (one user, two tabs): a key is present while one of its connections
+// is. Every member of the room, tracked or only joined, gets one $presence
+// push of the whole presence first, its own entry included, then one push
+// per change, of what changed only (docs/protocol.md, "Presence"):
+//
+//	{"event":"$presence","room":"lobby","statusCode":200,"body":{"joins":{"ana":[{"device":"web","$ref":"Xk2…_1"}]},"leaves":{}}}
+//
+// Each meta carries "$ref", the id of its connection's entry, so that a
+// leave says which of a key's metas went. A change costs one push to each
+// member, whose size does not depend on the room's size. [Hub.Presence]
+// reads the presence for a request of the application's. A room's
+// presence holds at most [Presence].MaxEntries connections and metas of at
+// most MaxMeta bytes.
+//
+// Without a broker the presence is in memory. With one, the broker keeps
+// it and must be a [PresenceBroker]: natsbroker keeps it in a JetStream
+// key-value bucket, and the entries of a hub whose process dies (killed,
+// cut off) leave every other hub's presence within the broker's timeout,
+// 15 s by default, with the leaves pushed to the members.
+//
 // # Defaults
 //
 //   - broker: none, this process only ([WithBroker]);
 //   - queue: 256 messages per connection ([WithQueueSize]);
 //   - names: room names and ids of 1 to 256 bytes ([WithMaxNameLen]);
 //   - history: none ([WithHistory]);
+//   - presence: none ([WithPresence]);
 //   - logger: discards everything ([WithLogger]).
 //
 // # Names
@@ -111,6 +141,7 @@
 package hub
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -141,6 +172,9 @@ type config struct {
 
 	historyRooms    map[string]History
 	historyPrefixes []historyRule
+
+	presenceRooms    map[string]Presence
+	presencePrefixes []presenceRule
 }
 
 // WithBroker carries broadcasts to the hubs of other processes through b,
@@ -205,6 +239,14 @@ type Hub struct {
 	historyRooms    map[string]History
 	historyPrefixes []historyRule
 
+	// pres keeps the presence of the rooms WithPresence names: the
+	// broker, or a MemoryBroker of the hub's own. nil: no room has
+	// presence.
+	pres             PresenceBroker
+	presenceRooms    map[string]Presence
+	presencePrefixes []presenceRule
+	refs             atomic.Uint64 // of presence entries, from 1
+
 	// smu serializes the changes of membership, so that subscribing and
 	// unsubscribing at the broker happen in the order of the changes. It
 	// is taken before mu and is not held by broadcasts.
@@ -235,6 +277,9 @@ func New(opts ...Option) *Hub {
 
 		historyRooms:    cfg.historyRooms,
 		historyPrefixes: cfg.historyPrefixes,
+
+		presenceRooms:    cfg.presenceRooms,
+		presencePrefixes: cfg.presencePrefixes,
 	}
 	if len(cfg.historyRooms) > 0 || len(cfg.historyPrefixes) > 0 {
 		switch b := cfg.broker.(type) {
@@ -244,6 +289,20 @@ func New(opts ...Option) *Hub {
 			h.hist = b
 		default:
 			panic(fmt.Sprintf("hub: WithHistory needs a broker that keeps history (a HistoryBroker); %T is not one", b))
+		}
+	}
+	if len(cfg.presenceRooms) > 0 || len(cfg.presencePrefixes) > 0 {
+		switch b := cfg.broker.(type) {
+		case nil:
+			if m, ok := h.hist.(*MemoryBroker); ok {
+				h.pres = m
+			} else {
+				h.pres = new(MemoryBroker)
+			}
+		case PresenceBroker:
+			h.pres = b
+		default:
+			panic(fmt.Sprintf("hub: WithPresence needs a broker that keeps presence (a PresenceBroker); %T is not one", b))
 		}
 	}
 	rand.Read(h.node[:])
@@ -270,8 +329,14 @@ func (h *Hub) Join(conn *ws.Conn, room string) error {
 	h.smu.Lock()
 	c, g, rec, err := h.addLocked(conn, kindRoom, room)
 	h.smu.Unlock()
-	if err != nil || rec == nil {
+	if err != nil {
 		return err
+	}
+	if g.pres != nil {
+		g.presenceReady(c)
+	}
+	if rec == nil {
+		return nil
 	}
 	return h.resume(c, g, rec)
 }
@@ -371,6 +436,18 @@ func (h *Hub) Close() error {
 	for _, g := range h.ids {
 		groups = append(groups, g)
 	}
+	type ref struct{ subject, id string }
+	var refs []ref
+	for _, g := range h.rooms {
+		if g.pres != nil {
+			g.mu.Lock()
+			for _, id := range g.pres.tracked {
+				refs = append(refs, ref{g.subject, id})
+			}
+			clear(g.pres.tracked)
+			g.mu.Unlock()
+		}
+	}
 	for _, c := range h.clients {
 		c.rooms = nil
 		c.id = nil
@@ -381,12 +458,23 @@ func (h *Hub) Close() error {
 	clear(h.clients)
 	h.mu.Unlock()
 
+	// One deadline for all: a broker that is gone costs brokerTimeout once.
+	ctx, cancel := context.WithTimeout(context.Background(), brokerTimeout)
+	defer cancel()
+	for _, r := range refs {
+		h.untrack(ctx, r.subject, r.id)
+	}
 	var errs []error
 	for _, g := range groups {
 		g.clear()
 		if g.unsub != nil {
-			if err := h.callUnsubscribe(g); err != nil {
+			if err := h.callUnsubscribe(g, g.unsub); err != nil {
 				errs = append(errs, fmt.Errorf("hub: unsubscribe %s: %w", g.subject, err))
+			}
+		}
+		if g.pres != nil && g.pres.unsub != nil {
+			if err := h.callUnsubscribe(g, g.pres.unsub); err != nil {
+				errs = append(errs, fmt.Errorf("hub: unsubscribe presence %s: %w", g.subject, err))
 			}
 		}
 	}
@@ -418,8 +506,11 @@ func (h *Hub) addLocked(conn *ws.Conn, kind, name string) (*client, *group, *rec
 		g = newGroup(kind, name, h.broker != nil)
 		if kind == kindRoom {
 			g.limits, g.history = h.historyOf(name)
+			if _, ok := h.presenceOf(name); ok {
+				g.pres = newPresenceState()
+			}
 		}
-		if g.history {
+		if g.history || g.pres != nil {
 			g.subject = subject(kind, name)
 			g.roomJSON, _ = json.Marshal(name)
 		}
@@ -452,15 +543,22 @@ func (h *Hub) addLocked(conn *ws.Conn, kind, name string) (*client, *group, *rec
 	g.add(c, rec)
 	h.mu.Unlock()
 
-	if !created || (h.broker == nil && !g.history) {
+	if !created || (h.broker == nil && !g.history && g.pres == nil) {
 		return c, g, rec, nil
 	}
-	var unsub func() error
+	var unsub, punsub func() error
 	var err error
-	if g.history {
+	switch {
+	case g.history:
 		unsub, err = h.subscribeHistory(g)
-	} else {
+	case h.broker != nil:
 		unsub, err = h.subscribe(g)
+	}
+	if err == nil && g.pres != nil {
+		if punsub, err = h.subscribePresence(g); err != nil && unsub != nil {
+			h.callUnsubscribe(g, unsub)
+			unsub = nil
+		}
 	}
 	if err != nil {
 		h.mu.Lock()
@@ -475,6 +573,9 @@ func (h *Hub) addLocked(conn *ws.Conn, kind, name string) (*client, *group, *rec
 		return nil, nil, nil, fmt.Errorf("hub: subscribe %s: %w", g.subject, err)
 	}
 	g.unsub = unsub
+	if g.pres != nil {
+		g.pres.unsub = punsub
+	}
 	return c, g, rec, nil
 }
 
@@ -482,7 +583,11 @@ func (h *Hub) addLocked(conn *ws.Conn, kind, name string) (*client, *group, *rec
 // from c. When g is left empty it is deleted and returned, for the caller
 // to unsubscribe once h.mu is released.
 func (h *Hub) removeLocked(c *client, g *group) *group {
-	if g.remove(c) > 0 {
+	n, id := g.remove(c)
+	if id != "" {
+		go h.untrack(context.Background(), g.subject, id)
+	}
+	if n > 0 {
 		return nil
 	}
 	table := h.table(g.kind)
@@ -525,13 +630,21 @@ func (h *Hub) drop(c *client) {
 // unsubscribe ends g's subscription at the broker, if g is not nil and has
 // one. h.smu is held.
 func (h *Hub) unsubscribe(g *group) {
-	if g == nil || g.unsub == nil {
+	if g == nil {
 		return
 	}
-	if err := h.callUnsubscribe(g); err != nil {
-		h.logger.Error("hub: unsubscribe failed", "subject", g.subject, "error", err)
+	if g.unsub != nil {
+		if err := h.callUnsubscribe(g, g.unsub); err != nil {
+			h.logger.Error("hub: unsubscribe failed", "subject", g.subject, "error", err)
+		}
+		g.unsub = nil
 	}
-	g.unsub = nil
+	if g.pres != nil && g.pres.unsub != nil {
+		if err := h.callUnsubscribe(g, g.pres.unsub); err != nil {
+			h.logger.Error("hub: unsubscribe presence failed", "subject", g.subject, "error", err)
+		}
+		g.pres.unsub = nil
+	}
 }
 
 func (h *Hub) table(kind string) map[string]*group {

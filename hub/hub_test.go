@@ -439,6 +439,13 @@ func TestSlowConnectionIsDisconnected(t *testing.T) {
 		}
 		sent++
 	}
+	// The hub leaves the room before it closes the connection: wait for
+	// the close to start, which records why, before the client goes.
+	select {
+	case <-n.conn("slow").Context().Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the slow connection was not closed")
+	}
 	slow.CloseNow() // the server's close handshake need not wait for it
 	waitFor(t, "onDisconnect of the slow connection", func() bool {
 		n.mu.Lock()

@@ -144,7 +144,7 @@ func (h *Hub) resume(c *client, g *group, rec *recovery) error {
 	m := &g.members[i]
 	m.pending, m.floor = nil, floor
 	for _, msg := range rec.held {
-		if msg.offset > floor {
+		if msg.offset > floor || msg.offset == 0 { // 0: a $presence push
 			msgs = append(msgs, msg)
 		}
 	}

@@ -35,8 +35,14 @@ type Stream struct {
 	// a NATS server.
 	Replicas int
 	// Memory keeps the stream in the servers' memory instead of files:
-	// faster, and lost when a NATS server stops.
+	// faster, and lost when a NATS server stops. The presence bucket
+	// follows it.
 	Memory bool
+	// PresenceTimeout bounds how long the members of a node that dies
+	// (killed, or cut off from NATS) stay in the presence of the other
+	// nodes (default [DefaultPresenceTimeout], 15 s; at least
+	// [MinPresenceTimeout]). See [JetStream]'s "Presence".
+	PresenceTimeout time.Duration
 }
 
 // DefaultStreamName is the stream's name when [Stream] gives none.
@@ -65,6 +71,15 @@ const DefaultStreamName = "CAFETO_WS"
 // messages since; else it gets a 410 and reloads. Delete the stream, purge
 // it or delete messages only with the hubs stopped: the hubs do not follow
 // a stream replaced under them.
+//
+// JetStream is also a [hub.PresenceBroker]: the presence of rooms lives in
+// a key-value bucket, "<Name>_PRESENCE", made on the first use of
+// presence (it needs nats-server 2.11 or later, for per-key TTLs). Each
+// node writes a key of its own with a TTL of two thirds of
+// [Stream].PresenceTimeout, every fifth of it; when a node's key expires
+// (its process died, or its connection was cut), its members leave the
+// presence of every other node, within PresenceTimeout of its last write.
+// A node that comes back after being cut off puts its members back.
 type JetStream struct {
 	*Broker
 	js      jetstream.JetStream
@@ -77,6 +92,12 @@ type JetStream struct {
 	cmu    sync.Mutex
 	live   map[*jsSub]struct{}
 	closed bool
+
+	memory          bool
+	replicas        int
+	presenceTimeout time.Duration
+	pmu             sync.Mutex
+	pres            *presence // started by the first use of presence
 }
 
 type jsSub struct {
@@ -104,7 +125,10 @@ func NewJetStream(ctx context.Context, nc *nats.Conn, s Stream, opts ...Option) 
 	if s.Replicas == 0 {
 		s.Replicas = 1
 	}
-	if s.MaxPerRoom < 0 || s.MaxAge < 0 || s.Replicas < 1 || s.Replicas > 5 {
+	if s.PresenceTimeout == 0 {
+		s.PresenceTimeout = DefaultPresenceTimeout
+	}
+	if s.MaxPerRoom < 0 || s.MaxAge < 0 || s.Replicas < 1 || s.Replicas > 5 || s.PresenceTimeout < MinPresenceTimeout {
 		return nil, fmt.Errorf("natsbroker: invalid stream limits %+v", s)
 	}
 	js, err := jetstream.New(nc)
@@ -131,7 +155,8 @@ func NewJetStream(ctx context.Context, nc *nats.Conn, s Stream, opts ...Option) 
 		b.Close()
 		return nil, fmt.Errorf("natsbroker: stream %s: %w", s.Name, err)
 	}
-	j := &JetStream{Broker: b, js: js, stream: stream, name: s.Name, prefix: hprefix, perRoom: s.MaxPerRoom, live: map[*jsSub]struct{}{}}
+	j := &JetStream{Broker: b, js: js, stream: stream, name: s.Name, prefix: hprefix, perRoom: s.MaxPerRoom, live: map[*jsSub]struct{}{},
+		memory: s.Memory, replicas: s.Replicas, presenceTimeout: s.PresenceTimeout}
 	j.setEpoch(stream.CachedInfo())
 	return j, nil
 }
@@ -360,9 +385,19 @@ func (j *JetStream) read(ctx context.Context, full string, start, last uint64, m
 	return entries, pending, nil
 }
 
-// Close ends the history subscriptions, then closes the [Broker]. It
-// does not close the NATS connection, nor delete the stream.
+// Close removes this node's presence entries, ends the history and
+// presence subscriptions, then closes the [Broker]. It does not close
+// the NATS connection, nor delete the stream or the bucket.
 func (j *JetStream) Close() error {
+	j.pmu.Lock()
+	j.cmu.Lock()
+	j.closed = true
+	j.cmu.Unlock()
+	if j.pres != nil {
+		j.pres.close()
+		j.pres = nil
+	}
+	j.pmu.Unlock()
 	j.cmu.Lock()
 	j.closed = true
 	subs := make([]*jsSub, 0, len(j.live))

@@ -64,6 +64,14 @@ func (c *cutter) Dial(network, address string) (net.Conn, error) {
 	return conn, err
 }
 
+// revive accepts new connections again.
+func (c *cutter) revive() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dead = false
+	c.conns = nil
+}
+
 func (c *cutter) kill() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
