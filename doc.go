@@ -70,7 +70,11 @@
 //
 // # Defaults
 //
-// Every default can be changed with an [Option]:
+// Every default can be changed with an option. Options are typed by the
+// shapes they apply to, so that one that cannot apply does not compile: an
+// [Option] applies to every shape, a [CallbackOption] (validation,
+// interceptors) to [Callback] and [Router], a [RouterOption] (concurrency,
+// streams) to the Router alone.
 //
 //   - read limit: 32 KiB per message; a larger message closes the
 //     connection with 1009 ([WithReadLimit]);
@@ -94,4 +98,14 @@
 // [RateLimit] bounds how fast a client or a user may send. The module
 // github.com/cafeto-go/ws/wsotel builds OpenTelemetry metrics and traces
 // on them; docs/observability.md has the details.
+//
+// # Packages
+//
+// The package is the core; features live beside it and use only its
+// exported API: github.com/cafeto-go/ws/asyncapi writes the AsyncAPI
+// document of your endpoints and serves a docs page, from what [Describe]
+// reports; github.com/cafeto-go/ws/hub holds rooms, broadcasts, presence
+// and history; github.com/cafeto-go/ws/wsclient is a typed Go client and
+// github.com/cafeto-go/ws/wstest a test kit. docs/architecture.md maps the
+// packages and the path of a message through the files.
 package ws

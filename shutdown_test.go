@@ -138,7 +138,7 @@ func TestGroupShutdown(t *testing.T) {
 	}
 	for range n {
 		if err := <-causes; !errors.Is(err, ws.ErrClosed) || websocket.CloseStatus(err) != websocket.StatusGoingAway {
-			t.Fatalf("onDisconnect got %v (close status %d), want ErrShutdown and 1001", err, websocket.CloseStatus(err))
+			t.Fatalf("onDisconnect got %v (close status %d), want ErrClosed and 1001", err, websocket.CloseStatus(err))
 		}
 	}
 	wg.Wait()
@@ -224,7 +224,7 @@ func TestGroupShutdownTraditional(t *testing.T) {
 	}
 	for _, ch := range []chan error{handlerErr, acceptErr} {
 		if err := <-ch; !errors.Is(err, ws.ErrClosed) || websocket.CloseStatus(err) != websocket.StatusGoingAway {
-			t.Fatalf("ReceiveJSON returned %v, want ErrShutdown and 1001", err)
+			t.Fatalf("ReceiveJSON returned %v, want ErrClosed and 1001", err)
 		}
 	}
 }
@@ -246,7 +246,7 @@ func TestGroupShutdownDeadline(t *testing.T) {
 	}
 	for range 10 {
 		if err := p.next(t); !errors.Is(err, ws.ErrClosed) {
-			t.Fatalf("onDisconnect got %v, want ErrShutdown", err)
+			t.Fatalf("onDisconnect got %v, want ErrClosed", err)
 		}
 	}
 	// Each connection leaves the group once its onDisconnect has returned.
