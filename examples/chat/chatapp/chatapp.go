@@ -108,13 +108,10 @@ func newMux(conns *ws.Group, h *hub.Hub, opts []ws.CallbackOption) (*http.ServeM
 		panic(err)
 	}
 	group, logger := ws.WithGroup(conns), ws.WithLogger(slog.Default())
-	validated := []ws.CallbackOption{group, logger,
+	validated := append([]ws.CallbackOption{group, logger,
 		ws.WithValidator(chatValidator()),
 		ws.WithTagError("notblank", "string_blank", "String should not be blank"),
-	}
-	for _, o := range opts {
-		validated = append(validated, o)
-	}
+	}, opts...)
 	routed := make([]ws.RouterOption, len(validated))
 	for i, o := range validated {
 		routed[i] = o
