@@ -20,12 +20,14 @@ import (
 // releases it from its [Group].
 func Accept(w http.ResponseWriter, r *http.Request, opts ...Option) (*Conn, error) {
 	cfg := newConfig(opts)
+	cfg.checkLimits("connection of Accept")
 	c, err := accept(w, r, cfg)
 	if err != nil {
 		return nil, err
 	}
 	c.manual = true
 	c.startPings(cfg.pingInterval)
+	c.startLimits()
 	return c, nil
 }
 
@@ -78,6 +80,7 @@ func Handler(fn func(ctx context.Context, conn *Conn) error, opts ...Option) htt
 		panic("ws: Handler needs a function")
 	}
 	cfg := newConfig(opts)
+	cfg.checkLimits("Handler")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := accept(w, r, cfg)
 		if err != nil {
@@ -85,6 +88,7 @@ func Handler(fn func(ctx context.Context, conn *Conn) error, opts ...Option) htt
 		}
 		defer c.release()
 		c.startPings(cfg.pingInterval)
+		c.startLimits()
 		err = c.guard("handler", func() error { return fn(c.ctx, c) })
 		switch {
 		case err == nil:
@@ -135,6 +139,7 @@ func Callback[Req, Resp any](
 		panic("ws: Callback needs an onReceive function")
 	}
 	cfg := newConfig(opts)
+	cfg.checkLimits("Callback")
 	handle, chain := newHandle(onReceive, cfg, "onReceive")
 	return &callback{
 		cfg:          cfg,
