@@ -201,7 +201,10 @@ func TestEchoLimited(t *testing.T) {
 	}
 	defer c.CloseNow()
 	replies := map[string]int{}
-	for {
+	for n := 0; ; n++ {
+		if n == 1000 {
+			t.Fatalf("1,000 messages echoed or refused, and the connection is still open: %v", replies)
+		}
 		if err := c.Write(t.Context(), websocket.MessageText, []byte(`{}`)); err != nil {
 			break
 		}
@@ -263,7 +266,8 @@ func TestHostPinned(t *testing.T) {
 // second, connecting again whenever it is closed. Three clients of the page, reading, stay
 // connected, get every message the flood got posted (no more: the rest was
 // refused) and the message of a fourth client after it, and keep
-// answering. Their round trips (chat.history, every 50 ms), idle and
+// answering. The flood posts no more than its address may, however many
+// times it connects. Their round trips (chat.history, every 50 ms), idle and
 // during each flood, are logged, not asserted.
 func TestFloodLeavesReadersConnected(t *testing.T) {
 	srv, _ := newServer(t)
@@ -279,11 +283,12 @@ func TestFloodLeavesReadersConnected(t *testing.T) {
 	pad := strings.Repeat("x", size)
 	for _, f := range []struct {
 		path, event, push string
-		msg               string // the flood's message
+		msg               string  // the flood's message
+		burst, rate       float64 // the limit per address
 	}{
-		{"/chat", "", "chat.message", `{"user":"Flood","message":"` + pad[:size-29] + `"}`},
-		{"/ws", "chat.send", "chat.message", `{"event":"chat.send","data":{"message":"` + pad[:size-43] + `"}}`},
-		{"/ws", "chat.typing", "chat.typing", `{"event":"chat.typing","data":{},"pad":"` + pad[:size-42] + `"}`},
+		{"/chat", "", "chat.message", `{"user":"Flood","message":"` + pad[:size-29] + `"}`, 10, 2},
+		{"/ws", "chat.send", "chat.message", `{"event":"chat.send","data":{"message":"` + pad[:size-43] + `"}}`, 10, 2},
+		{"/ws", "chat.typing", "chat.typing", `{"event":"chat.typing","data":{},"pad":"` + pad[:size-42] + `"}`, 5, 1},
 	} {
 		name := strings.TrimSpace(f.path + " " + f.event)
 		if len(f.msg) != size {
@@ -295,6 +300,10 @@ func TestFloodLeavesReadersConnected(t *testing.T) {
 		during := probe(t, readers, func() {
 			posted, conns = floodWith(t, srv, f.path, f.event, frames, flood)
 		})
+		// Connecting again buys nothing: the limit is per address.
+		if most := int(f.burst + f.rate*time.Since(start).Seconds()); posted > most {
+			t.Errorf("%s: %d messages posted, want at most %d: the burst and the rate of the limit per address", name, posted, most)
+		}
 		marker := legit.send("after the flood on " + name)
 		for i, r := range readers {
 			got := r.until(marker)
@@ -460,6 +469,7 @@ func floodWith(t *testing.T, srv *wstest.Server, path, event string, frames []by
 				break
 			}
 		}
+		<-closed // every reply read, up to the close frame
 		c.nc.Close()
 		posted += <-done
 	}
