@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -99,11 +100,35 @@ func TestRouterBinaryEventName(t *testing.T) {
 // less than 64 KiB of heap each on the server. Each client first offers a
 // 4 KiB id, and the longest one a Router takes (128 bytes) when that is
 // refused. The clients speak WebSocket by hand on bare TCP connections,
-// so that the heap measured is the server's. The goroutine stacks of the
-// streams are logged, not bounded: 16 goroutines need some 4 KiB each.
+// so that the heap measured is the server's. With the default 16 streams,
+// the goroutine stacks of the streams are logged, not bounded: 16
+// goroutines need some 4 KiB each; with 2 (the demo's WithMaxStreams),
+// heap and stacks together stay under 64 KiB.
 func TestStreamsMemoryBounded(t *testing.T) {
-	const conns, streams = 1000, 16 // the default WithMaxStreams
-	r := ws.NewRouter(ws.WithPingInterval(0))
+	for _, tc := range []struct {
+		streams    int
+		withStacks bool
+		maxStreams ws.Option
+	}{
+		{16, false, ws.WithMaxStreams(0)}, // the default
+		{2, true, ws.WithMaxStreams(2)},
+	} {
+		heap, stack := streamsMemory(t, 1000, tc.streams, tc.maxStreams)
+		t.Logf("1000 connections × %d streams × the longest ids: %.1f KiB of heap and %.1f KiB of goroutine stacks per connection",
+			tc.streams, heap/1024, stack/1024)
+		if heap > 64<<10 {
+			t.Errorf("%d streams: %.1f KiB of heap per connection, want under 64 KiB", tc.streams, heap/1024)
+		}
+		if tc.withStacks && heap+stack > 64<<10 {
+			t.Errorf("%d streams: %.1f KiB of heap and stacks per connection, want under 64 KiB", tc.streams, (heap+stack)/1024)
+		}
+	}
+}
+
+// streamsMemory opens streams streams on each of conns connections and
+// returns what each connection holds on the server: heap and stacks.
+func streamsMemory(t *testing.T, conns, streams int, opts ...ws.Option) (heap, stack float64) {
+	r := ws.NewRouter(append([]ws.Option{ws.WithPingInterval(0)}, opts...)...)
 	ws.Stream(r, "w", func(ctx context.Context, in struct{}, send func(int) error) error {
 		if err := send(0); err != nil {
 			return err
@@ -111,9 +136,23 @@ func TestStreamsMemoryBounded(t *testing.T) {
 		<-ctx.Done()
 		return nil
 	})
-	srv := serve(t, r)
+	srv := httptest.NewServer(r)
+	defer srv.Close()
 	heap0, stack0 := memNow()
+	goroutines := runtime.NumGoroutine()
 	clients := make([]*tinyConn, conns)
+	defer func() {
+		// Leave nothing behind for the next measure: every connection
+		// and stream ends.
+		for _, c := range clients {
+			if c != nil {
+				c.nc.Close()
+			}
+		}
+		for deadline := time.Now().Add(relTimeout); runtime.NumGoroutine() > goroutines && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
 	for i := range clients {
 		c := tinyDial(t, srv.URL)
 		clients[i] = c
@@ -137,16 +176,7 @@ func TestStreamsMemoryBounded(t *testing.T) {
 		}
 	}
 	heap1, stack1 := memNow()
-	heap := float64(heap1-heap0) / conns
-	stack := float64(stack1-stack0) / conns
-	t.Logf("%d connections × %d streams × the longest ids: %.1f KiB heap, and %.1f KiB of goroutine stacks, per connection",
-		conns, streams, heap/1024, stack/1024)
-	if heap > 64<<10 {
-		t.Errorf("%.1f KiB of heap per connection, want under 64 KiB", heap/1024)
-	}
-	for _, c := range clients {
-		c.nc.Close()
-	}
+	return float64(heap1-heap0) / float64(conns), float64(stack1-stack0) / float64(conns)
 }
 
 // memNow returns the live heap and the goroutine stacks in use once
