@@ -145,7 +145,7 @@ func TestFloodLimitedAcrossNATS(t *testing.T) {
 	posted, limited := 0, 0
 	for {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		var m message
+		var m ws.StatusEnvelope[chatapp.ChatMessage]
 		err := wsjson.Read(ctx, flooder, &m)
 		cancel()
 		if err != nil {

@@ -138,7 +138,7 @@ func TestChatCannotPostAsPageUser(t *testing.T) {
 // waitGone reads the stats stream with c until name is no longer online.
 func waitGone(t *testing.T, c *client, name string) {
 	t.Helper()
-	wait, cancel := context.WithTimeout(t.Context(), wstest.Timeout)
+	wait, cancel := context.WithTimeout(t.Context(), testWait)
 	defer cancel()
 	for stats, err := range wsclient.Stream[chatapp.RoomStats](wait, c.Client, "chat.watch", chatapp.WatchRequest{}) {
 		if err != nil {
@@ -178,7 +178,7 @@ func TestWatchBounded(t *testing.T) {
 			if len(stats.Online) != 20 || stats.Joined != n || stats.Online[0] != "User00" {
 				t.Fatalf("item %+v: want 20 names of %d, sorted", stats, n)
 			}
-		case <-time.After(wstest.Timeout):
+		case <-time.After(testWait):
 			t.Fatal("no item")
 		}
 	}
@@ -358,8 +358,8 @@ func (r *reader) until(marker chatapp.ChatMessage) map[string]int {
 		return counts
 	case <-r.Done():
 		r.t.Fatalf("reader disconnected: %v", r.Err())
-	case <-time.After(wstest.Timeout):
-		r.t.Fatalf("no %q within %v", marker.Message, wstest.Timeout)
+	case <-time.After(testWait):
+		r.t.Fatalf("no %q within %v", marker.Message, testWait)
 	}
 	return nil
 }
@@ -504,13 +504,13 @@ func rawDial(t *testing.T, url, ip string) *rawConn {
 	t.Helper()
 	host := strings.TrimPrefix(strings.TrimPrefix(url, "ws://"), "http://")
 	host, path, _ := strings.Cut(host, "/")
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: wstest.Timeout}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: testWait}
 	nc, err := d.Dial("tcp", host)
 	if err != nil {
 		t.Fatalf("flood: dial: %v", err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	nc.SetDeadline(time.Now().Add(wstest.Timeout)) // a guard against hanging
+	nc.SetDeadline(time.Now().Add(testWait)) // a guard against hanging
 	fmt.Fprintf(nc, "GET /%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", path, host)
 	br := bufio.NewReader(nc)
@@ -556,3 +556,7 @@ func (c *rawConn) read() string {
 	}
 	return string(p)
 }
+
+// testWait bounds every wait of these tests, so that a broken test fails
+// instead of hanging.
+const testWait = 10 * time.Second
