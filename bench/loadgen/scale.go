@@ -43,6 +43,7 @@ type scaleConfig struct {
 	settle     time.Duration // after the last round trip, before the idle window
 	idle       time.Duration // idle window for the server's CPU
 	broadcasts int           // broadcasts through POST /broadcast; 0 for none
+	wait       time.Duration // for a broadcast to reach every member
 	timeout    time.Duration
 	firstSrc   int // worker i opens its connections from source address number firstSrc+i
 }
@@ -71,6 +72,7 @@ func scaleFlags(fs *flag.FlagSet, cfg *scaleConfig) {
 	fs.IntVar(&cfg.parallel, "parallel", 32, "handshakes in flight per worker")
 	fs.DurationVar(&cfg.settle, "settle", 3*time.Second, "wait this long once every connection is open before the idle window")
 	fs.DurationVar(&cfg.idle, "idle", 30*time.Second, "idle window over which the server's CPU is measured (30 s holds one keepalive ping per connection at the default interval)")
+	fs.DurationVar(&cfg.wait, "broadcast-wait", 30*time.Second, "fail when a broadcast has not reached every member after this long")
 	fs.IntVar(&cfg.broadcasts, "broadcasts", 3, "broadcasts to the room through POST /broadcast of the server (0: the server has no hub)")
 	fs.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "give up after this long")
 	fs.IntVar(&cfg.firstSrc, "first-source", 2, "worker i opens its connections from the i-th loopback address after this one: 2 is 127.0.0.2, 300 is 127.0.1.46; give each step addresses of its own so that the closed connections of a step before (TIME_WAIT) take none of its ports")
@@ -307,7 +309,7 @@ func runScale(ctx context.Context, cfg scaleConfig) (Result, error) {
 			if members != cfg.conns {
 				return res, fmt.Errorf("broadcast %d: the room holds %d members, want %d", seq, members, cfg.conns)
 			}
-			answers, err := askAll(workers, func(int) string { return fmt.Sprintf("wait %d %d", seq, 30*time.Second/time.Millisecond) })
+			answers, err := askAll(workers, func(int) string { return fmt.Sprintf("wait %d %d", seq, cfg.wait.Milliseconds()) })
 			if err != nil {
 				res.Failures++
 				return res, fmt.Errorf("broadcast %d: %w", seq, err)
