@@ -11,13 +11,13 @@
 #   go tool pprof -http=:0 bin/cafeto logs/profile-cafeto-c1.pprof    the flame graph
 #
 # Writes logs/profile-SERVER-cCONNS.pprof (the profile), .top.txt and .txt
-# (the stages, then the top). The server runs on CPU SERVER_CPU (0), the
+# (the stages, then the top); PROFILE_OUT names them otherwise. The server runs on CPU SERVER_CPU (0), the
 # load generator on CLIENT_CPU (1).
 #
-# The stages are pprof focus expressions over function names (STAGES
-# below): the share of the samples whose stack holds a matching function,
-# divided by the messages. They overlap where one stage calls another (the
-# write holds the flush); keep the expressions in step with the code.
+# The stages are pprof focus and ignore expressions over function names
+# (STAGES below): the samples whose stack holds a function of the stage,
+# less those of the stage it calls, divided by the messages. Keep the
+# expressions in step with the code.
 set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=servers.sh
@@ -28,18 +28,23 @@ CONNS=${CONNS:-1}
 COUNT=${COUNT:-100000}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-name=logs/profile-$SERVER-c$CONNS
+name=${PROFILE_OUT:-logs/profile-$SERVER-c$CONNS}
 
-# stage name, then its pprof -focus regular expression.
+# Stages, three words each: the name, the pprof -focus expression (samples
+# whose stack holds a matching function) and the -ignore expression
+# (samples left out of it again; "-" for none).
+W='ws\.\(\*Conn\)\.writeLocked$|websocket\.\(\*Conn\)\.(Write|WriteMessage)$|gws\.\(\*Conn\)\.WriteMessage$'
+F='^bufio\.\(\*Writer\)\.Flush$|ws\.\(\*transport\)\.(flush|sendLocked|settle)$'
+V='go-playground/validator|ws\.\(\*model\)\.check$'
 STAGES=(
-	"read" 'ws\.\(\*Conn\)\.(read|readMessage)$|websocket\.\(\*Conn\)\.(Reader|reader|readFrameHeader|readLoop|NextReader)$|websocket\.\(\*msgReader\)\.Read|\(\*FD\)\.Read$'
-	"takeover / read-ahead" 'ws\.\(\*Conn\)\.(takeOver|readAhead|waitAhead|awaitPeer|interruptLocked|resumeLocked|dataBuffered)$|^time\.(AfterFunc|\(\*Timer\)\.(Reset|Stop))$'
-	"decode" '^encoding/json\.(Unmarshal|\(\*Decoder\)\.Decode)$|ws\.\(\*decoder\[.*\]\)\.decode$|chat\.\(\*Handler\)\.decode'
-	"validate" 'go-playground/validator|ws\.\(\*model\)\.check$'
-	"call" '^main\.main\.func|^main\.\(\*handler\)\.OnMessage$'
-	"encode" '^encoding/json\.(Marshal|\(\*Encoder\)\.Encode)$|ws\.writeEnvelope$'
-	"write" 'ws\.\(\*Conn\)\.writeLocked$|websocket\.\(\*Conn\)\.(Write|WriteMessage|writeFrame)$|gws\.\(\*Conn\)\.WriteMessage$|\(\*FD\)\.Write$'
-	"flush" '^bufio\.\(\*Writer\)\.Flush$|ws\.\(\*transport\)\.(flush|sendLocked|settle)$'
+	"read" 'ws\.\(\*Conn\)\.(read|readMessage)$|websocket\.\(\*Conn\)\.(Reader|NextReader|readLoop)$|\(\*FD\)\.Read$' -
+	"takeover/read-ahead" '^time\.\(\*Timer\)\.(Reset|Stop)$|^time\.AfterFunc$|ws\.\(\*Conn\)\.(takeOver|readAhead|waitAhead|awaitPeer|interruptLocked|resumeLocked|dataBuffered)$' -
+	"decode" 'ws\.\(\*decoder\[|^encoding/json\.Unmarshal$|chat\.\(\*Handler\)\.Handle$' "$V|$W"
+	"validate" "$V" -
+	"call" '^main\.' -
+	"encode" 'ws\.\(\*Conn\)\.(sendEnvelope|sendEventLocked)$|ws\.writeEnvelope$|^encoding/json\.(Marshal|\(\*Encoder\)\.Encode)$' "$W"
+	"write" "$W" "$F"
+	"flush" "$F" -
 )
 
 reserve_ports
@@ -49,7 +54,7 @@ if ! available "$SERVER"; then
 	echo "profile.sh: $SERVER is not a Go benchmark server that builds" >&2
 	exit 1
 fi
-mkdir -p logs
+mkdir -p logs "$(dirname "$name")"
 rm -f "$name.pprof"
 
 url="ws://127.0.0.1:$(server_port "$SERVER")/ws"
@@ -87,11 +92,17 @@ total_s=$(seconds "$total")
 	echo "Loadgen: $summary"
 	echo "Profile: $name.pprof, $total of samples in all ($(awk -v t="$total_s" -v n="$COUNT" 'BEGIN { printf "%.2f", t * 1e6 / n }') µs a message)"
 	echo
-	echo "One message, stage by stage (samples whose stack holds the stage; stages overlap where one calls another):"
+	echo "One message, stage by stage: the samples whose stack holds a function of the stage, less those of the"
+	echo "stage it calls (decode without validate, encode without write, write without flush); the rest is the"
+	echo "runtime, the scheduler and what no stage names (the expressions are in bench/profile.sh):"
 	echo
 	printf "%-24s %10s %8s %12s\n" stage "CPU" "share" "µs / msg"
-	for ((i = 0; i < ${#STAGES[@]}; i += 2)); do
-		line=$(go tool pprof -top -nodecount=1 -focus="${STAGES[i + 1]}" "$BIN/$SERVER" "$name.pprof" 2>/dev/null |
+	for ((i = 0; i < ${#STAGES[@]}; i += 3)); do
+		ignore=()
+		[[ ${STAGES[i + 2]} == - ]] || ignore=(-ignore="${STAGES[i + 2]}")
+		# With every node listed, "Showing nodes accounting for" is the
+		# total of the samples kept.
+		line=$(go tool pprof -top -nodecount=1000000 -focus="${STAGES[i + 1]}" "${ignore[@]}" "$BIN/$SERVER" "$name.pprof" 2>/dev/null |
 			grep -m1 'Showing nodes accounting for' || true)
 		cpu=$(sed -n 's/.*accounting for \([0-9.]*m\?s\), \([0-9.]*%\) of.*/\1/p' <<<"$line")
 		share=$(sed -n 's/.*accounting for \([0-9.]*m\?s\), \([0-9.]*%\) of.*/\2/p' <<<"$line")

@@ -4,7 +4,8 @@
 # messages to each Go benchmark server (and to cafeto-jsonv2 when the
 # toolchain builds it), closed loop and pipelined, verifies every reply, and
 # opens a few hundred connections to the hub-room server through scale mode,
-# with one broadcast. Exits non-zero when anything fails.
+# with one broadcast, and profiles a short closed loop (profile.sh). Exits
+# non-zero when anything fails.
 #
 #   bench/smoke.sh                 the Go servers
 #   PEERS=1 bench/smoke.sh         also FastAPI, NestJS and Node ws, which
@@ -19,6 +20,7 @@ cd "$(dirname "$0")"
 source ./servers.sh
 
 BIN=$(mktemp -d)
+export BIN
 cleanup() {
 	stop_server
 	release_ports
@@ -89,6 +91,7 @@ else
 	else
 		echo "skip cafeto-jsonv2 (does not build with GOEXPERIMENT=jsonv2)"
 	fi
+	check "profile.sh, 2,000 messages" env COUNT=2000 PROFILE_OUT="$BIN/profile" ./profile.sh
 	if [[ -x $BIN/hubroom ]]; then
 		check "scale, 300 connections in one hub room" smoke_scale
 	else
