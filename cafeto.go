@@ -66,6 +66,7 @@ func Callback[Req, Resp any](
 		panic("ws: Callback needs an onReceive function")
 	}
 	cfg := newConfig(opts)
+	cfg.checkLimits("Callback")
 	handle, chain := newHandle(onReceive, cfg, "onReceive")
 	return &callback{
 		cfg:          cfg,

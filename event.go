@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math/bits"
 	"net/http"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -310,13 +311,19 @@ func skipNumber(b []byte, i int) int {
 }
 
 // eventName returns the name a raw "event" value holds; ok is false when
-// it is not a string.
+// it is not a string. It reads the name as encoding/json does, so that a
+// message matches the same event whichever way it is read: a byte that is
+// not valid UTF-8 (only a binary frame can carry one) stands for U+FFFD.
 func eventName(raw []byte) (name []byte, ok bool) {
 	if len(raw) < 2 || raw[0] != '"' {
 		return nil, false
 	}
 	if bytes.IndexByte(raw, '\\') < 0 {
-		return raw[1 : len(raw)-1], true
+		name = raw[1 : len(raw)-1]
+		if !utf8.Valid(name) {
+			name = toValidUTF8(name)
+		}
+		return name, true
 	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
@@ -325,10 +332,38 @@ func eventName(raw []byte) (name []byte, ok bool) {
 	return []byte(s), true
 }
 
+// toValidUTF8 replaces each byte of b that is not part of a valid UTF-8
+// sequence with U+FFFD, one for one, as encoding/json does.
+func toValidUTF8(b []byte) []byte {
+	out := make([]byte, 0, len(b)+8)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n == 1 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+		} else {
+			out = append(out, b[:n]...)
+		}
+		b = b[n:]
+	}
+	return out
+}
+
+// maxIDLen is the longest "id" a [Router] takes, in bytes as written in
+// the message, quotes and escapes included: a longer one is answered with
+// a 400 at ["id"], so that what a connection's open streams hold stays
+// small.
+const maxIDLen = 128
+
+var errIDTooLong = ErrorDetail{Loc: []any{"id"}, Type: "id_too_long", Msg: "Id should have at most 128 bytes, as written in the message"}
+
 // checkID returns the errorList entry for a raw "id" value that is neither
-// a string nor a number, or a string that is not valid UTF-8 (only a binary
-// frame can carry one): the id is echoed as it came, so it must be valid.
+// a string nor a number, is longer than maxIDLen, or is a string that is
+// not valid UTF-8 (only a binary frame can carry one): the id is echoed as
+// it came, so it must be valid.
 func checkID(raw []byte) *ErrorDetail {
+	if len(raw) > maxIDLen {
+		return &errIDTooLong
+	}
 	switch c := raw[0]; {
 	case c == '"':
 		if !utf8.Valid(raw) {
@@ -341,17 +376,70 @@ func checkID(raw []byte) *ErrorDetail {
 	return &ErrorDetail{Loc: []any{"id"}, Type: "id_type", Msg: "Input should be a valid string or number"}
 }
 
-// idKey is how a stream is found again by a $cancel naming its id: a string
-// by its value, a number as it is written.
+// idKey is how a stream is found again by a $cancel naming its id: a
+// string by its value, a number as it is written. Escapes are decoded, so
+// "a" and "\u0061" are one id; a lone surrogate escape, which
+// encoding/json would turn into U+FFFD, keeps its own code point (in the
+// three bytes UTF-8 would give it, which valid UTF-8 never holds), so
+// "\ud800" and "\udfff" are two ids. raw is a valid id (checkID).
 func idKey(raw []byte) string {
-	if raw[0] == '"' && bytes.IndexByte(raw, '\\') >= 0 {
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			b, _ := json.Marshal(s)
-			return string(b)
+	if raw[0] != '"' {
+		return "n" + string(raw)
+	}
+	v := raw[1 : len(raw)-1]
+	if bytes.IndexByte(v, '\\') < 0 {
+		return "s" + string(v)
+	}
+	key := make([]byte, 1, len(v)+1)
+	key[0] = 's'
+	for i := 0; i < len(v); {
+		if v[i] != '\\' {
+			key = append(key, v[i])
+			i++
+			continue
+		}
+		switch e := v[i+1]; e {
+		case 'u':
+			r := hex4(v[i+2 : i+6])
+			i += 6
+			if utf16.IsSurrogate(r) && r < 0xdc00 && i+6 <= len(v) && v[i] == '\\' && v[i+1] == 'u' {
+				if lo := hex4(v[i+2 : i+6]); 0xdc00 <= lo && lo < 0xe000 {
+					key = utf8.AppendRune(key, utf16.DecodeRune(r, lo))
+					i += 6
+					continue
+				}
+			}
+			if utf16.IsSurrogate(r) {
+				key = append(key, 0xe0|byte(r>>12), 0x80|byte(r>>6)&0x3f, 0x80|byte(r)&0x3f)
+			} else {
+				key = utf8.AppendRune(key, r)
+			}
+		default:
+			key = append(key, unescape[e])
+			i += 2
 		}
 	}
-	return string(raw)
+	return string(key)
+}
+
+// unescape is what a JSON escape other than \u stands for.
+var unescape = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// hex4 reads four hexadecimal digits, which skipString has checked.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c <= 'F':
+			c -= 'A' - 10
+		default:
+			c -= 'a' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 var (

@@ -66,6 +66,34 @@ func ExampleWithRateLimit() {
 	// {"statusCode":429,"body":{"errorList":[{"loc":[],"type":"rate_limited","msg":"Rate limit exceeded: at most 0.1 messages per second, in bursts of 2"}]}}
 }
 
+// Two limits on a Router: every message, and chat.send on top. A Callback
+// takes the first only: it has no events, and a limit with Events would
+// panic there rather than count nothing.
+func ExampleRateLimit_events() {
+	every := ws.WithRateLimit(ws.RateLimit{Rate: 20, Burst: 40})
+	posts := ws.WithRateLimit(ws.RateLimit{Rate: 0.1, Burst: 1, Events: []string{"chat.send"}})
+	r := ws.NewRouter(every, posts)
+	ws.On(r, "chat.send", func(ctx context.Context, in ChatRequest) (ChatResponse, error) {
+		return ChatResponse(in), nil
+	})
+	ws.On(r, "chat.ping", func(ctx context.Context, in struct{}) (string, error) { return "pong", nil })
+	chat := ws.Callback(nil, func(ctx context.Context, in ChatRequest) (ChatResponse, error) {
+		return ChatResponse(in), nil
+	}, nil, every)
+	routed, posted := httptest.NewServer(r), httptest.NewServer(chat)
+	defer routed.Close()
+	defer posted.Close()
+
+	msg := `{"event":"chat.send","id":1,"data":{"message":"Hi","user":"ana"}}`
+	talk(routed.URL, msg, msg, `{"event":"chat.ping","id":2}`)
+	talk(posted.URL, `{"message":"Hi","user":"ana"}`)
+	// Output:
+	// {"id":1,"event":"chat.send","statusCode":200,"body":{"message":"Hi","user":"ana"}}
+	// {"id":1,"event":"chat.send","statusCode":429,"body":{"errorList":[{"loc":[],"type":"rate_limited","msg":"Rate limit exceeded: at most 0.1 messages per second, in bursts of 1"}]}}
+	// {"id":2,"event":"chat.ping","statusCode":200,"body":"pong"}
+	// {"statusCode":200,"body":{"message":"Hi","user":"ana"}}
+}
+
 // An observer counts live connections and the bytes they carry, without
 // touching onConnect or onDisconnect.
 func ExampleWithObserver() {

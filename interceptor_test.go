@@ -322,8 +322,8 @@ func TestObservabilitySnippets(t *testing.T) {
 			t.Errorf("docs/observability.md: the block starting %q is no Example's code", first)
 		}
 	}
-	if blocks != 4 {
-		t.Fatalf("%d Go blocks in docs/observability.md, want 4", blocks)
+	if blocks != 5 {
+		t.Fatalf("%d Go blocks in docs/observability.md, want 5", blocks)
 	}
 }
 

@@ -11,9 +11,11 @@ import (
 	"github.com/coder/websocket"
 )
 
-// RateLimit bounds how fast clients may send messages to a [Callback] or a
-// [Router], with a token bucket: Burst messages at once, then Rate per
-// second. Give it to [WithRateLimit].
+// RateLimit bounds how fast clients may send messages, with a token
+// bucket: Burst messages at once, then Rate per second. Give it to
+// [WithRateLimit]. It counts the same on every shape: each message a
+// [Callback] or a [Router] reads, and each message a [Handler] or an
+// [Accept]ed connection reads with [Conn.ReceiveJSON].
 type RateLimit struct {
 	// Rate is how many messages per second are allowed in the long run.
 	// It must be above 0.
@@ -23,10 +25,11 @@ type RateLimit struct {
 	Burst int
 	// Key, when set, limits the connections that share a key together,
 	// with one bucket: the key of an authenticated user limits that user
-	// across all their connections. It runs once per connection, after
+	// across all their connections. It runs once per connection: after
 	// onConnect succeeded (which may store who the user is with
-	// [Conn.Set]). An empty key, or a panic (logged), gives the connection
-	// a bucket of its own. Without Key, each connection has its own.
+	// [Conn.Set]) for a Callback or a Router, at the upgrade for a Handler
+	// or Accept. An empty key, or a panic (logged), gives the connection a
+	// bucket of its own. Without Key, each connection has its own.
 	Key func(conn *Conn) string
 	// CloseAfter is how many messages of a connection may be refused for
 	// this limit before the connection is closed with 1008 (policy
@@ -36,11 +39,17 @@ type RateLimit struct {
 	// error onDisconnect gets wraps [ErrRateLimited]. Zero means
 	// [DefaultCloseAfter]; a negative value never closes.
 	CloseAfter int
-	// Events, when set, limits only the messages of these [Router] events,
-	// read from the message's envelope before its data is decoded, such as
-	// a chat's "chat.send" but not its "chat.typing". Without Events, every
-	// message counts. A [Callback] has no events: a limit with Events
-	// counts none of its messages.
+	// Events, when set, limits only the messages of these events of a
+	// [Router], read from the message's envelope before its data is
+	// decoded, such as a chat's "chat.send" and "chat.typing" but not its
+	// "chat.history". Without Events, every message counts: malformed
+	// ones, unknown events and $cancel too.
+	//
+	// Only a Router has events: a limit with Events given to a
+	// [Callback], a [Handler] or [Accept] panics there, rather than count
+	// nothing. A Router panics on every connection it is asked to serve
+	// while Events names an event it has not registered; an empty (non-nil)
+	// list or an empty name panics in WithRateLimit.
 	Events []string
 }
 
@@ -52,34 +61,40 @@ const DefaultCloseAfter = 50
 // flooding: more refused messages than [RateLimit.CloseAfter].
 var ErrRateLimited = errors.New("ws: rate limit exceeded")
 
-// WithRateLimit limits the messages clients send to a [Callback] or a
-// [Router] (other handlers read for themselves and ignore it). Every
+// WithRateLimit limits the messages clients send, on every shape. Every
 // message counts (or, with [RateLimit.Events], every message of those
-// events), valid or not, before it is decoded; one over the limit is not
-// handled and is answered with a 429 whose body is
+// events of a Router), valid or not, before it is decoded. One over the
+// limit is not handled: a [Callback] or a [Router] answers it with a 429
+// whose body is
 //
 //	{"errorList":[{"loc":[],"type":"rate_limited","msg":"Rate limit exceeded: at most 5 messages per second, in bursts of 10"}]}
 //
 // (with the limit's own figures; a Router's reply echoes the message's
-// event and id when they can be read), and a client that keeps sending is
-// closed after [RateLimit.CloseAfter] refusals. [Interceptor]s see the 429
-// as a refusal. The default is no limit.
+// event and id when they can be read); [Conn.ReceiveJSON] drops it and
+// returns that 429 as an [*Error], for your loop to send or not. A client
+// that keeps sending is closed after [RateLimit.CloseAfter] refusals.
+// [Interceptor]s see the 429 as a refusal. The default is no limit.
 //
 // WithRateLimit may be given several times: a message must pass every
-// limit, such as 20 per second per connection and 5 per user. Handlers
-// given the same Option value share its keyed buckets. A connection's own
-// buckets cost nothing to other connections; the keyed ones are held in
-// memory for every key with a live connection, and for Burst/Rate seconds
-// after its last connection ended (the time the bucket takes to fill up
-// again, after which forgetting it changes nothing).
+// limit, such as 20 per second per connection and 5 per user, or every
+// message 20 per second and "chat.send" 2 per second. Handlers given the
+// same Option value share its keyed buckets. A connection's own buckets
+// cost nothing to other connections; the keyed ones are held in memory for
+// every key with a live connection, and for Burst/Rate seconds after its
+// last connection ended (the time the bucket takes to fill up again, after
+// which forgetting it changes nothing).
 //
-// WithRateLimit panics when Rate is not above 0 or Burst is below 1.
+// WithRateLimit panics when Rate is not above 0, Burst is below 1, or
+// Events is empty but not nil or holds an empty name.
 func WithRateLimit(l RateLimit) Option {
 	if !(l.Rate > 0) || math.IsInf(l.Rate, 1) {
 		panic("ws: RateLimit needs a finite Rate above 0")
 	}
 	if l.Burst < 1 {
 		panic("ws: RateLimit needs a Burst of at least 1")
+	}
+	if l.Events != nil && len(l.Events) == 0 {
+		panic("ws: RateLimit.Events is empty, which would count no message: leave it nil to count every message")
 	}
 	closeAfter := l.CloseAfter
 	if closeAfter == 0 {
@@ -89,6 +104,9 @@ func WithRateLimit(l RateLimit) Option {
 	if l.Events != nil {
 		events = make(map[string]bool, len(l.Events))
 		for _, e := range l.Events {
+			if e == "" {
+				panic("ws: RateLimit.Events holds an empty event name")
+			}
 			events[e] = true
 		}
 	}
@@ -107,6 +125,30 @@ func WithRateLimit(l RateLimit) Option {
 		}}}},
 	}
 	return option(func(c *config) { c.limits = append(c.limits, lim) })
+}
+
+// checkLimits panics when a limit of cfg names events: shape, a Callback,
+// a Handler or Accept, has none, and the limit would count nothing.
+func (cfg *config) checkLimits(shape string) {
+	for _, l := range cfg.limits {
+		if l.events != nil {
+			panic("ws: RateLimit.Events names events of a Router, and a " + shape +
+				" has none: give it a RateLimit without Events, which counts every message")
+		}
+	}
+}
+
+// checkLimits panics when a limit of r names an event r has not
+// registered: its messages would never be counted. r is sealed.
+func (r *Router) checkLimits() {
+	for _, l := range r.cfg.limits {
+		for name := range l.events {
+			if r.events[name] == nil {
+				panic("ws: RateLimit.Events names " + strconv.Quote(name) +
+					", which is not an event of this Router: its messages would never be counted")
+			}
+		}
+	}
 }
 
 // limiter is one [RateLimit]: its figures and its keyed buckets.
@@ -285,6 +327,24 @@ func (r *rateState) take(c *Conn, event string) (*Reply, error) {
 		return &cl.l.reply, nil
 	}
 	return nil, nil
+}
+
+// overLimit counts one message read by [Conn.ReceiveJSON]. It returns nil
+// when the message may be handled, the 429 as an [*Error] when it is
+// refused, or the error that ended the connection when it was closed for
+// flooding.
+func (c *Conn) overLimit() error {
+	if c.rate == nil {
+		return nil
+	}
+	refusal, err := c.rate.take(c, "")
+	switch {
+	case err != nil:
+		return err
+	case refusal != nil:
+		return &Error{Status: refusal.Status, Body: refusal.Body}
+	}
+	return nil
 }
 
 // stop gives back the connection's keyed buckets.

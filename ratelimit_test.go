@@ -3,6 +3,9 @@ package ws_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -168,9 +171,102 @@ func TestRateLimitEvents(t *testing.T) {
 	for range 5 {
 		exchange(t, c, history, historyReply)
 	}
-	// A Callback has no events: the limit counts none of its messages.
-	cb := dial(t, ws.Callback(nil, newChat().Receive, nil, sendOnly))
-	for range 3 {
-		equal(t, "callback", roundTrip(t, cb, `{"message":"x","user":"u"}`), `{"statusCode":200,"body":{"message":"Hi! x","user":"System"}}`)
+}
+
+// A limit that names events cannot leave a shape silently unlimited: a
+// Callback, a Handler and Accept have no events and panic at
+// construction; a Router panics, on every connection it is asked to serve,
+// while the limit names an event it does not have.
+func TestRateLimitEventsEverywhere(t *testing.T) {
+	t.Parallel()
+	sendOnly := ws.WithRateLimit(ws.RateLimit{Rate: slow, Burst: 1, Events: []string{"chat.send"}})
+	for name, fn := range map[string]func(){
+		"Callback": func() { ws.Callback(nil, newChat().Receive, nil, sendOnly) },
+		"Handler":  func() { ws.Handler(func(context.Context, *ws.Conn) error { return nil }, sendOnly) },
+		"Accept": func() {
+			ws.Accept(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil), sendOnly)
+		},
+	} {
+		if msg := catch(fn); !strings.HasPrefix(msg, "ws: RateLimit.Events") || !strings.Contains(msg, "without Events") {
+			t.Errorf("%s with a limit of events: panic %q", name, msg)
+		}
 	}
+	typo := newRtRouter(newRtChat(), ws.WithRateLimit(ws.RateLimit{Rate: slow, Burst: 1, Events: []string{"chat.send", "chat.sned"}}))
+	for range 2 {
+		msg := catch(func() { typo.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil)) })
+		if !strings.HasPrefix(msg, `ws: RateLimit.Events names "chat.sned"`) {
+			t.Fatalf("a Router whose limit names an unknown event: panic %q", msg)
+		}
+	}
+	for _, l := range []ws.RateLimit{{Rate: 1, Burst: 1, Events: []string{}}, {Rate: 1, Burst: 1, Events: []string{"chat.send", ""}}} {
+		if msg := catch(func() { ws.WithRateLimit(l) }); !strings.HasPrefix(msg, "ws: RateLimit.Events") {
+			t.Errorf("WithRateLimit(%+v) panicked with %q", l, msg)
+		}
+	}
+}
+
+// A Handler's reads through ReceiveJSON count: over the limit the message
+// is dropped and ReceiveJSON returns the 429 as an *Error, which the loop
+// may send; a client that keeps sending is closed with 1008. The same on a
+// connection of Accept, whose Key runs at the upgrade.
+func TestRateLimitHandler(t *testing.T) {
+	t.Parallel()
+	ended := make(chan error, 10)
+	var decoded atomic.Int32
+	loop := func(ctx context.Context, conn *ws.Conn) error {
+		for {
+			var in ChatRequest
+			err := conn.ReceiveJSON(ctx, &in)
+			var e *ws.Error
+			if errors.As(err, &e) {
+				if e.Status != 429 {
+					return fmt.Errorf("ReceiveJSON: %v, want a 429", err)
+				}
+				if err := conn.SendJSON(ctx, err); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				ended <- err
+				return err
+			}
+			decoded.Add(1)
+			if err := conn.SendJSON(ctx, ws.Ok(ChatResponse(in))); err != nil {
+				return err
+			}
+		}
+	}
+	limit := ws.WithRateLimit(ws.RateLimit{Rate: slow, Burst: 3, CloseAfter: 3})
+	user := func(c *ws.Conn) string { return c.Request().URL.Query().Get("user") }
+	perUser := ws.WithRateLimit(ws.RateLimit{Rate: slow, Burst: 3, CloseAfter: 3, Key: user})
+	accept := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := ws.Accept(w, r, perUser)
+		if err != nil {
+			return
+		}
+		defer conn.Close(websocket.StatusNormalClosure, "")
+		loop(conn.Context(), conn)
+	})
+	const ok = `{"statusCode":200,"body":{"message":"m","user":"u"}}`
+	for name, h := range map[string]http.Handler{"Handler": ws.Handler(loop, limit), "Accept": accept} {
+		srv := serve(t, h)
+		c := dialURL(t, srv.URL+"?user=ana")
+		equal(t, name+" 1", roundTrip(t, c, `{"message":"m","user":"u"}`), ok)
+		equal(t, name+" 2", roundTrip(t, c, `{"message":"m","user":"u"}`), ok)
+		equal(t, name+" 3", roundTrip(t, c, `{"message":"m","user":"u"}`), ok)
+		equal(t, name+" 4", roundTrip(t, c, `{"message":"m","user":"u"}`), limited)
+		equal(t, name+" 5", roundTrip(t, c, `not json`), limited)
+		send(t, c, `{"message":"m","user":"u"}`)
+		equal(t, name+" close status", websocket.CloseStatus(readErr(t, c)), websocket.StatusPolicyViolation)
+		if err := receive(t, name+" loop", ended); !errors.Is(err, ws.ErrRateLimited) {
+			t.Fatalf("%s: ReceiveJSON returned %v, want ErrRateLimited", name, err)
+		}
+		if name == "Accept" {
+			// Keyed: a new connection of the same user has no tokens left.
+			c := dialURL(t, srv.URL+"?user=ana")
+			equal(t, "Accept, same user", roundTrip(t, c, `{"message":"m","user":"u"}`), limited)
+		}
+	}
+	equal(t, "decoded", decoded.Load(), int32(6))
 }

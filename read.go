@@ -399,14 +399,22 @@ func (c *Conn) ping(interval time.Duration) {
 // ReceiveJSON reads the next message (text or binary) and decodes it into
 // v. When the message is not valid JSON, or a value has the wrong type, it
 // returns an [ErrorList] worded like a 400's, and the connection stays open:
-// answer with SendJSON(ctx, ws.BadRequest(list)) and read on. Any other
-// error means the connection has ended.
+// answer with SendJSON(ctx, ws.BadRequest(list)) and read on. Apart from
+// that and the 429 below, an error means the connection has ended.
+//
+// A message over a rate limit ([WithRateLimit]) is dropped, not decoded,
+// and ReceiveJSON returns the 429 as an [*Error]: answer with
+// SendJSON(ctx, err) if you like, and read on; a client that keeps sending
+// is closed with 1008 and the error wraps [ErrRateLimited].
 //
 // A text message that is not valid UTF-8 closes the connection with 1007.
 // If ctx is done before a message arrives, the connection is closed.
 func (c *Conn) ReceiveJSON(ctx context.Context, v any) error {
 	data, err := c.read(ctx)
 	if err != nil {
+		return err
+	}
+	if err := c.overLimit(); err != nil {
 		return err
 	}
 	if err := json.Unmarshal(data, v); err != nil {

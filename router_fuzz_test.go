@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -53,6 +54,9 @@ func FuzzRouter(f *testing.F) {
 	}
 	f.Add([]byte("{\"event\":\"echo\",\"id\":\"\xff\",\"data\":{\"name\":\"Ana\"}}"), true)
 	f.Add([]byte("{\"ev\xffent\":\"echo\",\"data\":{\"name\":\"caf\xe9\"}}"), true)
+	f.Add([]byte("{\"event\":\"ech\xff\",\"id\":1}"), true)
+	f.Add([]byte(`{"event":"echo","id":"`+strings.Repeat("x", 127)+`"}`), false)
+	f.Add([]byte(`{"event":"w","id":"\ud800","data":{"name":"Ana"}}`), false)
 
 	p := newRelProbe(f)
 	r := ws.NewRouter(ws.WithGroup(&p.group))
@@ -162,6 +166,9 @@ func predictRouter(t *testing.T, cc *fuzzConn, typ websocket.MessageType, msg []
 		if known && name != "echo" {
 			errs = append(errs, ws.ErrorDetail{Loc: []any{"id"}, Type: "missing", Msg: "Field required"})
 		}
+	case len(id) > 128:
+		errs = append(errs, ws.ErrorDetail{Loc: []any{"id"}, Type: "id_too_long", Msg: "Id should have at most 128 bytes, as written in the message"})
+		id = nil
 	case id[0] == '"' && !utf8.Valid(id):
 		errs = append(errs, ws.ErrorDetail{Loc: []any{"id"}, Type: "string_unicode", Msg: "Input should be a valid string, unable to parse raw data as a unicode string"})
 		id = nil

@@ -25,6 +25,7 @@ func (r *Router) unknown(name []byte) ErrorDetail {
 // the messages until the connection ends, then onDisconnect.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.seal.Do(r.sealUp)
+	r.checkLimits()
 	c, err := accept(w, req, r.cfg)
 	if err != nil {
 		return

@@ -19,12 +19,14 @@ import (
 // releases it from its [Group].
 func Accept(w http.ResponseWriter, r *http.Request, opts ...Option) (*Conn, error) {
 	cfg := newConfig(opts)
+	cfg.checkLimits("connection of Accept")
 	c, err := accept(w, r, cfg)
 	if err != nil {
 		return nil, err
 	}
 	c.manual = true
 	c.startPings(cfg.pingInterval)
+	c.startLimits()
 	return c, nil
 }
 
@@ -77,6 +79,7 @@ func Handler(fn func(ctx context.Context, conn *Conn) error, opts ...Option) htt
 		panic("ws: Handler needs a function")
 	}
 	cfg := newConfig(opts)
+	cfg.checkLimits("Handler")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := accept(w, r, cfg)
 		if err != nil {
@@ -84,6 +87,7 @@ func Handler(fn func(ctx context.Context, conn *Conn) error, opts ...Option) htt
 		}
 		defer c.release()
 		c.startPings(cfg.pingInterval)
+		c.startLimits()
 		err = c.guard("handler", func() error { return fn(c.ctx, c) })
 		switch {
 		case err == nil:

@@ -63,10 +63,14 @@ repo=$(git rev-parse --show-toplevel)
 work=$(mktemp -d)
 cleanup() {
 	stop_server
+	release_ports
 	git -C "$repo" worktree remove --force "$work/before" 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
+# The servers listen at PORT_BASE plus an offset; without PORT_BASE, a free
+# block is reserved for this run (servers.sh).
+reserve_ports
 
 echo "== building the servers and the load generator"
 build=("${SERVERS[@]}")
@@ -124,7 +128,7 @@ measure() {
 	# shellcheck disable=SC2207
 	local extra=($(loadgen_flags "$server"))
 	start_server "$server" "$SERVER_CPU"
-	taskset -c "$CLIENT_CPU" bin/loadgen "$kind" -url "$url" -pid "$SERVER_PID" -server "$server" \
+	taskset -c "$CLIENT_CPU" "$BIN/loadgen" "$kind" -url "$url" -pid "$SERVER_PID" -server "$server" \
 		-server-cmd "$SERVER_CMD" "$@" "${extra[@]}" -out "$OUT" || failures=$((failures + 1))
 	stop_server
 }
@@ -185,6 +189,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 echo "Ended: $(date -u '+%Y-%m-%d %H:%M UTC'), $((($(date +%s) - started) / 60)) min, load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$env_file"
-bin/loadgen report -in "$OUT" -env "$env_file" -md "$REPORT" -svg "$CHART"
+"$BIN/loadgen" report -in "$OUT" -env "$env_file" -md "$REPORT" -svg "$CHART"
 echo "== wrote $OUT, $REPORT and $CHART in $(($(date +%s) - started)) s; $failures failed runs"
 ((failures == 0))

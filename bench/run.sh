@@ -7,6 +7,10 @@
 #   QUICK=1 bench/run.sh               short windows, 2,000 idle connections, about 5 minutes
 #   SERVERS="cafeto coder" bench/run.sh   only some servers
 #   NO_INSTALL=1 bench/run.sh          skip apt-get and npm
+#   VERIFY_ONLY=1 bench/run.sh         install and build what is missing, then only
+#                                      the short verified run of every server
+#   SERVERS="cafeto cafeto-jsonv2" bench/run.sh
+#                                      ws.Callback built with GOEXPERIMENT=jsonv2 beside it
 #   APPEND=1 IDLE=0 SERVERS="cafeto coder" bench/run.sh
 #                                      measure some servers again and add the
 #                                      attempts to the last run's results
@@ -20,6 +24,12 @@
 # coder baseline) are measured again AB_REPS times back to back, one right
 # after the other, for every scenario.
 #
+# Every requested server must be installed (missing peers are installed)
+# and pass a short verified run first, or the script stops with an error
+# (SKIP_MISSING=1 leaves out the servers that are missing). The servers
+# listen at PORT_BASE plus an offset; without PORT_BASE, a free block of
+# ports is reserved for the run, so that two runs do not collide.
+#
 # Before each row the script waits for the machine to be nearly idle, and it
 # measures a row again (ATTEMPTS in all) when the rest of the machine used
 # more than MAX_OTHER % of a CPU during the window, as long as the run is
@@ -28,6 +38,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=servers.sh
 source ./servers.sh
+# The servers listen at PORT_BASE plus an offset; without PORT_BASE, a free
+# block is reserved for this run (servers.sh).
+reserve_ports
+trap 'stop_server; release_ports' EXIT
 
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then
@@ -62,14 +76,17 @@ wants() {
 	return 1
 }
 
+# A peer that is missing is installed (FastAPI and uvicorn from Debian, the
+# Node.js servers with npm); one that is still missing afterwards, or with
+# NO_INSTALL=1, ends the run here, loudly, unless SKIP_MISSING=1.
 if [[ ${NO_INSTALL:-0} != 1 ]]; then
-	if wants fastapi; then
+	if wants fastapi && ! available fastapi; then
 		echo "== installing FastAPI and uvicorn from Debian"
 		apt-get update -qq
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			python3-fastapi python3-uvicorn python3-websockets python3-uvloop python3-httptools >/dev/null
 	fi
-	if wants nestjs nodews; then
+	if { wants nestjs && ! available nestjs; } || { wants nodews && ! available nodews; }; then
 		echo "== installing the Node.js servers"
 		(cd servers/node && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 	fi
@@ -78,7 +95,7 @@ fi
 echo "== building the Go servers and the load generator"
 go_wanted=()
 for s in "${SERVERS[@]}"; do
-	[[ " ${GO_SERVERS[*]} ${COMPARE_SERVERS[*]} " == *" $s "* ]] && go_wanted+=("$s")
+	[[ " ${GO_SERVERS[*]} ${COMPARE_SERVERS[*]} ${EXTRA_SERVERS[*]} " == *" $s "* ]] && go_wanted+=("$s")
 done
 build_go "${go_wanted[@]}"
 
@@ -111,6 +128,48 @@ print(sys.version.split()[0], "with FastAPI", v(fastapi), "pydantic", v(pydantic
 	fi
 }
 
+failures=0
+skipped=()
+runnable=()
+for server in "${SERVERS[@]}"; do
+	if available "$server"; then
+		runnable+=("$server")
+	elif [[ ${SKIP_MISSING:-0} == 1 ]]; then
+		echo "== $server is not available: skipped" >&2
+		skipped+=("$server")
+	else
+		echo "run.sh: $server is not installed or does not build (see above); SKIP_MISSING=1 runs without it" >&2
+		exit 1
+	fi
+done
+
+# Every server must first pass a short verified run, closed loop and
+# pipelined, before anything is measured; VERIFY_ONLY=1 stops after it.
+verify() {
+	local server=$1 url rc=0
+	url="ws://127.0.0.1:$(server_port "$server")/ws"
+	# shellcheck disable=SC2207
+	local extra=($(loadgen_flags "$server"))
+	start_server "$server"
+	"$BIN/loadgen" run -url "$url" -pid "$SERVER_PID" -server "$server" -conns 3 -inflight 1 -count 300 -timeout 30s "${extra[@]}" &&
+		"$BIN/loadgen" run -url "$url" -pid "$SERVER_PID" -server "$server" -conns 3 -inflight 16 -count 600 -timeout 30s "${extra[@]}" || rc=$?
+	stop_server
+	return $rc
+}
+echo "== verifying every server"
+mkdir -p logs
+for server in "${runnable[@]}"; do
+	if ! verify "$server" >"logs/verify-$server.txt" 2>&1; then
+		cat "logs/verify-$server.txt" >&2
+		echo "run.sh: $server failed its verification run" >&2
+		exit 1
+	fi
+	echo "   $server: $(grep -c 'failures 0' "logs/verify-$server.txt") verified runs"
+done
+if [[ ${VERIFY_ONLY:-0} == 1 ]]; then
+	exit 0
+fi
+
 env_file=logs/env.txt
 if [[ $APPEND == 1 ]]; then
 	if [[ ! -f results.jsonl || ! -f $env_file ]]; then
@@ -121,7 +180,7 @@ else
 	rm -rf logs results.jsonl
 fi
 mkdir -p logs
-trap stop_server EXIT
+trap 'stop_server; release_ports' EXIT
 
 if [[ $APPEND == 1 ]]; then
 	{
@@ -133,31 +192,6 @@ if [[ $APPEND == 1 ]]; then
 else
 	write_env >"$env_file"
 fi
-
-available() {
-	case $1 in
-	fastapi) /usr/bin/python3 -c 'import fastapi, uvicorn' 2>/dev/null ;;
-	nestjs) [[ -f servers/node/dist/nest/main.js ]] ;;
-	nodews) [[ -d servers/node/node_modules/ws ]] ;;
-	*)
-		local cmd
-		cmd=$(server_cmd "$1" 0)
-		[[ -x ${cmd%% *} ]]
-		;;
-	esac
-}
-
-failures=0
-skipped=()
-runnable=()
-for server in "${SERVERS[@]}"; do
-	if available "$server"; then
-		runnable+=("$server")
-	else
-		echo "== $server is not available: skipped" >&2
-		skipped+=("$server")
-	fi
-done
 
 # in_budget reports whether there is time to wait or to measure a row again
 # and still finish the rows left, one attempt each, within BUDGET_MIN.
@@ -182,10 +216,10 @@ measure() {
 	# shellcheck disable=SC2207
 	local extra=($(loadgen_flags "$server"))
 	if in_budget; then
-		bin/loadgen quiet -below 10 -for 2s -timeout 30s
+		"$BIN/loadgen" quiet -below 10 -for 2s -timeout 30s
 	fi
 	start_server "$server" "$SERVER_CPU"
-	taskset -c "$CLIENT_CPU" bin/loadgen "$kind" -url "$url" -pid "$SERVER_PID" -server "$server" \
+	taskset -c "$CLIENT_CPU" "$BIN/loadgen" "$kind" -url "$url" -pid "$SERVER_PID" -server "$server" \
 		-server-cmd "$SERVER_CMD" "$@" "${extra[@]}" -out results.jsonl || rc=$?
 	stop_server
 	return $rc
@@ -227,8 +261,11 @@ for ((rep = 1; ab_left > 0; rep++)); do
 	for sc in "${SCENARIOS[@]}"; do
 		read -r conns inflight <<<"$sc"
 		for server in "${pair[@]}"; do
+			rc=0
 			measure run "$server" -set "$ab_set" -conns "$conns" -inflight "$inflight" \
-				-warmup 1s -duration "${AB_DURATION}s" || failures=$((failures + 1))
+				-warmup 1s -duration "${AB_DURATION}s" -max-other "$MAX_OTHER" || rc=$?
+			# 3: disturbed; the report leaves the repetition out.
+			((rc == 0 || rc == 3)) || failures=$((failures + 1))
 			ab_left=$((ab_left - 1))
 		done
 	done
@@ -242,6 +279,6 @@ if [[ $APPEND == 1 ]]; then
 else
 	echo "Duration of the whole run: $((($(date +%s) - started) / 60)) min" >>"$env_file"
 fi
-bin/loadgen report -in results.jsonl -env "$env_file" -md RESULTS.md -svg chart.svg
+"$BIN/loadgen" report -in results.jsonl -env "$env_file" -md RESULTS.md -svg chart.svg
 echo "== wrote bench/RESULTS.md and bench/chart.svg in $(($(date +%s) - started)) s; $failures failed runs"
 ((failures == 0))

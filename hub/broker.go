@@ -38,7 +38,11 @@ type Broker interface {
 	// Subscribe calls fn with every message published to subject, until
 	// unsubscribe is called. Messages of one publisher are given to fn in
 	// the order they were published; fn may be called concurrently, returns
-	// quickly, and may keep msg but never modifies it.
+	// quickly, and may keep msg but never modifies it. A message published
+	// on any node after Subscribe has returned should reach fn: a broker
+	// that subscribes over the network waits (briefly, with a bound) until
+	// its server has the subscription, so that a broadcast right after
+	// [Hub.Join] reaches the new member.
 	Subscribe(subject string, fn func(msg []byte)) (unsubscribe func() error, err error)
 }
 

@@ -137,3 +137,39 @@ func TestOptionsPanic(t *testing.T) {
 		})
 	}
 }
+
+// While NATS is down, Subscribe does not wait for it and is no error:
+// nats.go subscribes once it is back, and the subscription then works.
+func TestSubscribeDuringOutage(t *testing.T) {
+	t.Parallel()
+	s := startNATS(t, 0)
+	port := natsPort(s)
+	down, up := make(chan struct{}, 10), make(chan struct{}, 10)
+	nc, err := nats.Connect(s.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond),
+		nats.DisconnectErrHandler(func(*nats.Conn, error) { down <- struct{}{} }),
+		nats.ReconnectHandler(func(*nats.Conn) { up <- struct{}{} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	b := natsbroker.New(nc)
+	defer b.Close()
+	s.Shutdown()
+	s.WaitForShutdown()
+	<-down
+	in := make(inbox, 1)
+	if _, err := b.Subscribe("room.x", in.fn); err != nil {
+		t.Fatalf("Subscribe during an outage: %v", err)
+	}
+	startNATS(t, port)
+	<-up
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(context.Background(), "room.x", []byte("back")); err != nil {
+		t.Fatal(err)
+	}
+	if got := in.next(t); got != "back" {
+		t.Fatalf("got %q", got)
+	}
+}

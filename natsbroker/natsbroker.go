@@ -49,7 +49,10 @@
 //
 // The rest of this section is about rooms without history.
 // Within that, a broadcast reaches each member once, and the messages of
-// one publisher arrive in order. When the connection to NATS is lost:
+// one publisher arrive in order. A member that has joined a room (the hub's
+// Join has returned) gets every broadcast to the room published after
+// that, on any server: [Broker.Subscribe] waits until NATS has the
+// subscription. When the connection to NATS is lost:
 //
 //   - the hub still delivers to the members on its own server;
 //   - broadcasts of this server are kept by nats.go in its reconnect buffer
@@ -72,6 +75,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cafeto-go/ws/hub"
@@ -100,6 +104,10 @@ var _ [MaxSubjectLen - (MaxPrefixLen + 1 + hub.MaxSubjectLen)]struct{}
 // [Broker.Subscribe] for a subject NATS could not take; see the package
 // documentation for the rules.
 var ErrInvalidSubject = errors.New("natsbroker: invalid subject")
+
+// subscribeTimeout bounds how long [Broker.Subscribe] waits for the NATS
+// server to confirm a new subscription: one round trip to it.
+const subscribeTimeout = time.Second
 
 // DefaultBuffer is the number of received messages that may wait for
 // delivery when [WithBuffer] is not given.
@@ -191,8 +199,15 @@ func (b *Broker) Publish(ctx context.Context, subject string, msg []byte) error 
 
 // Subscribe calls fn, on the broker's one delivery goroutine, with every
 // message published on the prefixed subject, until unsubscribe is called.
-// The subject is literal: a subject with a wildcard token, or one NATS
-// could not take, is refused with [ErrInvalidSubject].
+// It returns once the NATS server has the subscription (it waits for one
+// round trip, at most 1 s), so that a message any node publishes after
+// Subscribe has returned reaches fn: a broadcast right after a [hub.Hub]'s
+// Join, on another server, reaches the new member. While the connection is
+// down, or when the server does not answer within 1 s, it returns without
+// waiting: nats.go subscribes once it is back, and what others publish
+// until then is missed (see Delivery in the package documentation). The
+// subject is literal: a subject with a wildcard token, or one NATS could
+// not take, is refused with [ErrInvalidSubject].
 func (b *Broker) Subscribe(subject string, fn func([]byte)) (unsubscribe func() error, err error) {
 	if fn == nil {
 		return nil, errors.New("natsbroker: Subscribe needs a function")
@@ -204,15 +219,25 @@ func (b *Broker) Subscribe(subject string, fn func([]byte)) (unsubscribe func() 
 	// Held until fn is recorded, so that the dispatcher finds it for the
 	// first message.
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.closed {
+		b.mu.Unlock()
 		return nil, ErrClosed
 	}
 	sub, err := b.nc.ChanSubscribe(full, b.msgs)
 	if err != nil {
+		b.mu.Unlock()
 		return nil, err
 	}
 	b.subs[sub] = fn
+	b.mu.Unlock()
+	// nats.go only buffers the subscription: wait until the server has it,
+	// so that what any node publishes from now on reaches fn. A server
+	// that does not answer in time, or a connection that is down (nats.go
+	// subscribes again once it is back), is not an error: the room works
+	// on this node meanwhile, as it does during an outage.
+	if b.nc.IsConnected() {
+		b.nc.FlushTimeout(subscribeTimeout)
+	}
 	return func() error { return b.unsubscribe(sub) }, nil
 }
 

@@ -541,3 +541,41 @@ func TestNATSRestartIsSurvived(t *testing.T) {
 		t.Fatalf("b1 after the restart: %v", err)
 	}
 }
+
+// A broadcast sent by another node right after Join has returned reaches
+// the new member: Join returns once NATS has the room's subscription. Each
+// of the 1,000 rounds joins a new room, so each subscribes anew.
+func TestBroadcastRightAfterJoinOnAnotherNode(t *testing.T) {
+	t.Parallel()
+	s := startNATS(t, 0)
+	a := newNode(t, s.ClientURL(), "a")
+	b := newNode(t, s.ClientURL(), "b")
+	c := b.dial("member")
+	member := b.conn("member")
+	const rounds = 1000
+	for i := range rounds {
+		room := fmt.Sprint("room-", i)
+		if err := b.h.Join(member, room); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.h.Broadcast(context.Background(), room, event{From: "a", Seq: i, Text: "hub"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every subscription is at NATS now, the last one's too: its "end"
+	// comes after anything a published before it.
+	if err := b.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	a.send("a", fmt.Sprint("room-", rounds-1), -1)
+	r, err := collect(c, 1, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.seqs["a"]; len(got) != rounds {
+		t.Fatalf("the member got %d of %d broadcasts sent right after its Join", len(got), rounds)
+	}
+	if err := r.check(map[string]int{"a": rounds}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -2,6 +2,7 @@
 //
 //	loadgen run    -url URL -pid PID -server NAME -conns N -inflight K [-duration D -warmup W | -count C]
 //	loadgen idle   -url URL -pid PID -server NAME -conns N
+//	loadgen scale  -url URL -pid PID -server NAME -conns N [-broadcasts B -idle D]
 //	loadgen quiet  [-below PCT -for D -timeout T]
 //	loadgen report -in results.jsonl -env env.txt -md RESULTS.md -svg chart.svg
 //
@@ -9,7 +10,11 @@
 // to -out; they exit with status 1 when any reply is wrong or missing. run
 // exits with status 3 when the rest of the machine used more CPU than
 // -max-other during the measured window. quiet waits until the machine is
-// nearly idle.
+// nearly idle. scale opens N connections from worker processes (loadgen
+// scale-worker), each from a source address of its own, and measures the
+// time to accept them, the server's memory per connection and idle CPU,
+// and broadcasts through the server's hub room; scale-report writes its
+// table.
 package main
 
 import (
@@ -29,7 +34,7 @@ import (
 
 // Result is one measurement, stored as a line of JSON.
 type Result struct {
-	Kind     string `json:"kind"` // "load" or "idle"
+	Kind     string `json:"kind"` // "load", "idle" or "scale"
 	Server   string `json:"server"`
 	Scenario string `json:"scenario,omitempty"`
 	Set      string `json:"set,omitempty"` // "ab" or "ab-A-B": a back-to-back repetition, reported on its own
@@ -73,6 +78,19 @@ type Result struct {
 	BaseKiB    int64   `json:"base_kib,omitempty"` // idle: VmRSS before connecting
 	PerConnKiB float64 `json:"per_conn_kib,omitempty"`
 
+	// Scale: worker processes, time from the first handshake started to
+	// the last one done and connections per second over it, the server's
+	// CPU in % of one CPU over an idle window of IdleSec seconds, the time
+	// until the last member read each broadcast, and deliveries per second
+	// at the median of those.
+	Workers          int       `json:"workers,omitempty"`
+	AcceptSec        float64   `json:"accept_s,omitempty"`
+	AcceptRate       float64   `json:"accept_per_s,omitempty"`
+	IdleSec          float64   `json:"idle_s,omitempty"`
+	IdleCPUPct       float64   `json:"idle_cpu_pct,omitempty"`
+	BroadcastMs      []float64 `json:"broadcast_ms,omitempty"`
+	DeliveriesPerSec float64   `json:"deliveries_per_s,omitempty"`
+
 	Disturbed bool   `json:"disturbed,omitempty"` // OtherCPUPct was above -max-other
 	Failures  int64  `json:"failures"`
 	Reordered int64  `json:"reordered,omitempty"`
@@ -97,6 +115,12 @@ func main() {
 	switch cmd {
 	case "run", "idle":
 		err = measure(ctx, cmd, args)
+	case "scale":
+		err = measureScale(ctx, args)
+	case "scale-worker":
+		err = scaleWorker(ctx, args)
+	case "scale-report":
+		err = scaleReport(args)
 	case "quiet":
 		err = quiet(ctx, args)
 	case "report":
@@ -115,7 +139,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: loadgen run|idle|report [flags]; loadgen CMD -h lists the flags")
+	fmt.Fprintln(os.Stderr, "usage: loadgen run|idle|scale|quiet|report|scale-report [flags]; loadgen CMD -h lists the flags")
 	os.Exit(2)
 }
 

@@ -34,6 +34,8 @@ var servers = []serverInfo{
 	{"cafeto-off", "ws.Callback, compression disabled", "deflate off"},
 	{"cafeto-nctx", "ws.Callback, WithCompression(CompressionNoContextTakeover)", "no context takeover"},
 	{"cafeto-ctx", "ws.Callback, WithCompression(CompressionContextTakeover)", "context takeover"},
+	{"cafeto-jsonv2", "ws.Callback built with GOEXPERIMENT=jsonv2", "ws.Callback jsonv2"},
+	{"hubroom", "ws.Callback, every connection in one hub room", "hub room"},
 }
 
 func serverOf(name string) serverInfo {
@@ -473,8 +475,20 @@ func writeRatios(w *strings.Builder, rs *results) {
 		r, ok := rs.load[[2]string{server, scenario}]
 		return r, ok && r.Error == ""
 	}
+	// row writes the ratios of a over o, or refuses them when either row
+	// failed the quiet check.
+	row := func(s Result, a, o Result) {
+		if why := refusal(a, o); why != "" {
+			p("| %s (refused: %s) | — | — | — | — | — |\n", scenarioLabel(s), why)
+			return
+		}
+		p("| %s | %s | %s | %s | %s | %s |\n", scenarioLabel(s), ratio(a.Rate, o.Rate), ratio(a.P50us, o.P50us),
+			ratio(a.P99us, o.P99us), ratio(a.CPUPer100k, o.CPUPer100k), ratio(float64(a.PeakKiB), float64(o.PeakKiB)))
+	}
 	p("## Ratios\n\n")
-	p("ws.Callback divided by the other server, per scenario. Throughput above 1× and latency, CPU and memory below 1× favour ws.Callback.\n\n")
+	p("ws.Callback divided by the other server, per scenario. Throughput above 1× and latency, CPU and memory below 1× favour ws.Callback. ")
+	p("No ratio is taken from a row that failed the quiet check (the rest of the machine busier than the limit in every attempt): ")
+	p("its cells show — and the scenario says which row and why.\n\n")
 	p("### ws.Callback vs the hand-written coder/websocket baseline\n\n")
 	p("| Scenario | msg/s | p50 | p99 | CPU / 100k msg | peak RSS |\n|---|--:|--:|--:|--:|--:|\n")
 	for _, s := range rs.scenarios {
@@ -483,8 +497,7 @@ func writeRatios(w *strings.Builder, rs *results) {
 		if !ok1 || !ok2 {
 			continue
 		}
-		p("| %s | %s | %s | %s | %s | %s |\n", scenarioLabel(s), ratio(a.Rate, c.Rate), ratio(a.P50us, c.P50us),
-			ratio(a.P99us, c.P99us), ratio(a.CPUPer100k, c.CPUPer100k), ratio(float64(a.PeakKiB), float64(c.PeakKiB)))
+		row(s, a, c)
 	}
 	if a, c := rs.idle["cafeto"], rs.idle["coder"]; a.Error == "" && c.Error == "" && a.PerConnKiB > 0 && c.PerConnKiB > 0 {
 		p("| idle memory per connection | | | | | %s |\n", ratio(a.PerConnKiB, c.PerConnKiB))
@@ -499,7 +512,7 @@ func writeRatios(w *strings.Builder, rs *results) {
 		writeBackToBack(w, rs, "router", "cafeto")
 	}
 
-	for _, peer := range []string{"fastapi", "nestjs"} {
+	for _, peer := range []string{"gorilla", "gws", "fastapi", "nestjs", "nodews", "cafeto-jsonv2"} {
 		if !slices.Contains(rs.servers, peer) {
 			continue
 		}
@@ -511,14 +524,26 @@ func writeRatios(w *strings.Builder, rs *results) {
 			if !ok1 || !ok2 {
 				continue
 			}
-			p("| %s | %s | %s | %s | %s | %s |\n", scenarioLabel(s), ratio(a.Rate, o.Rate), ratio(a.P50us, o.P50us),
-				ratio(a.P99us, o.P99us), ratio(a.CPUPer100k, o.CPUPer100k), ratio(float64(a.PeakKiB), float64(o.PeakKiB)))
+			row(s, a, o)
 		}
 		if a, o := rs.idle["cafeto"], rs.idle[peer]; a.Error == "" && o.Error == "" && a.PerConnKiB > 0 && o.PerConnKiB > 0 {
 			p("| idle memory per connection | | | | | %s |\n", ratio(a.PerConnKiB, o.PerConnKiB))
 		}
 		p("\n")
 	}
+}
+
+// refusal says why no ratio may be taken from rows: one of them failed the
+// quiet check (the rest of the machine used more CPU than -max-other during
+// its window in every attempt), or "" when none did.
+func refusal(rows ...Result) string {
+	var why []string
+	for _, r := range rows {
+		if r.Disturbed {
+			why = append(why, fmt.Sprintf("the %s row failed the quiet check, rest of machine %.0f%% of a CPU", serverOf(r.Server).short, r.OtherCPUPct))
+		}
+	}
+	return strings.Join(why, "; ")
 }
 
 func orIdle(r Result) string {
@@ -588,6 +613,7 @@ func writeBackToBack(w *strings.Builder, rs *results, first, second string) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	type pair struct{ a, c Result }
 	var rows [][]pair
+	refused := 0
 	var labels []string
 	for _, sc := range rs.abOrder {
 		var pairs []pair
@@ -606,6 +632,10 @@ func writeBackToBack(w *strings.Builder, rs *results, first, second string) {
 				}
 			}
 			if a.Error == "" && c.Error == "" && a.Rate > 0 && c.Rate > 0 {
+				if refusal(a, c) != "" {
+					refused++
+					continue
+				}
 				pairs = append(pairs, pair{a, c})
 			}
 		}
@@ -622,6 +652,9 @@ func writeBackToBack(w *strings.Builder, rs *results, first, second string) {
 	p("Each scenario measured again several times, %s and %s one right after the other (which one went first alternates), ", fa, fb)
 	p("so that both see the same machine. The figures are medians over the repetitions; each ratio is the ratio of the two medians, ")
 	p("with the lowest and the highest ratio within a single repetition in parentheses.\n\n")
+	if refused > 0 {
+		p("%d repetitions in which a row failed the quiet check are left out.\n\n", refused)
+	}
 	p("| Scenario | repetitions | %s msg/s | %s msg/s | msg/s ratio (range) | %s CPU s / 100k | %s CPU s / 100k | CPU ratio (range) |\n", fa, fb, fa, fb)
 	p("|---|--:|--:|--:|--:|--:|--:|--:|\n")
 	for i, pairs := range rows {

@@ -196,3 +196,63 @@ func TestReportRounds(t *testing.T) {
 		}
 	}
 }
+
+// A ratio is never taken from a row that failed the quiet check: its cells
+// show — and the scenario names the row and why.
+func TestReportRefusesDisturbedRatios(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "results.jsonl")
+	row := func(server, scenario string, conns, inflight int, rate float64, other float64, disturbed bool) Result {
+		return Result{Kind: "load", Server: server, Scenario: scenario, Conns: conns, Inflight: inflight, Rate: rate,
+			P50us: 100, P99us: 200, CPUPer100k: 3, PeakKiB: 10240, OtherCPUPct: other, Disturbed: disturbed}
+	}
+	for _, r := range []Result{
+		// 1 connection: both rows pass, the ratio is shown.
+		row("cafeto", "c1-i1", 1, 1, 20000, 2, false),
+		row("coder", "c1-i1", 1, 1, 10000, 3, false),
+		// 100 connections: the coder row failed the check in its only attempt.
+		row("cafeto", "c100-i1", 100, 1, 30000, 2, false),
+		row("coder", "c100-i1", 100, 1, 15000, 60, true),
+		// 1,000 connections: ws.Callback's row failed it, against coder and FastAPI.
+		row("cafeto", "c1000-i1", 1000, 1, 40000, 45, true),
+		row("coder", "c1000-i1", 1000, 1, 20000, 1, false),
+		row("fastapi", "c1000-i1", 1000, 1, 4000, 1, false),
+		// Back to back: the second repetition is disturbed and left out.
+		{Kind: "load", Set: "ab", Server: "cafeto", Scenario: "c1-i1", Conns: 1, Inflight: 1, Rate: 20000, CPUPer100k: 2},
+		{Kind: "load", Set: "ab", Server: "coder", Scenario: "c1-i1", Conns: 1, Inflight: 1, Rate: 10000, CPUPer100k: 4},
+		{Kind: "load", Set: "ab", Server: "coder", Scenario: "c1-i1", Conns: 1, Inflight: 1, Rate: 1000, CPUPer100k: 40, OtherCPUPct: 90, Disturbed: true},
+		{Kind: "load", Set: "ab", Server: "cafeto", Scenario: "c1-i1", Conns: 1, Inflight: 1, Rate: 20000, CPUPer100k: 2},
+	} {
+		if err := appendJSON(in, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	md, svg := filepath.Join(dir, "RESULTS.md"), filepath.Join(dir, "chart.svg")
+	if err := report([]string{"-in", in, "-md", md, "-svg", svg}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, want := range []string{
+		"| 1 connection, closed loop | 2.00× | 1.00× | 1.00× | 1.00× | 1.00× |",
+		"| 100 connections, closed loop (refused: the coder baseline row failed the quiet check, rest of machine 60% of a CPU) | — | — | — | — | — |",
+		"| 1,000 connections, closed loop (refused: the ws.Callback row failed the quiet check, rest of machine 45% of a CPU) | — | — | — | — | — |",
+		"1 repetitions in which a row failed the quiet check are left out.",
+		"| 1 connection, closed loop | 1 | 20,000 | 10,000 | 2.00× (2.00×–2.00×) |",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("RESULTS.md lacks %q:\n%s", want, text)
+		}
+	}
+	// Neither refused scenario may show a ratio anywhere in the ratio tables.
+	_, ratios, _ := strings.Cut(text, "## Ratios")
+	ratios, _, _ = strings.Cut(ratios, "## Chart")
+	for line := range strings.Lines(ratios) {
+		if (strings.Contains(line, "100 connections") || strings.Contains(line, "1,000 connections")) && strings.Contains(line, "×") {
+			t.Errorf("a ratio taken from a row that failed the quiet check: %s", line)
+		}
+	}
+}

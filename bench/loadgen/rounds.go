@@ -75,12 +75,13 @@ func (rs *results) roundsMax() int {
 }
 
 // perRound pairs the rounds of a and b that share a round number and
-// returns f(a, b) for each pair in which both succeeded.
+// returns f(a, b) for each pair in which both succeeded and neither failed
+// the quiet check.
 func perRound(as, bs []Result, f func(a, b Result) float64) []float64 {
 	var v []float64
 	for _, a := range as {
 		for _, b := range bs {
-			if a.Round == b.Round && a.Error == "" && b.Error == "" {
+			if a.Round == b.Round && a.Error == "" && b.Error == "" && refusal(a, b) == "" {
 				if x := f(a, b); x > 0 {
 					v = append(v, x)
 				}

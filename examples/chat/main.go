@@ -12,9 +12,10 @@
 // GET /chat is the same room in the Callback shape: it takes
 // {"message": "…", "user": "…"} and answers the sender with
 // {"statusCode": 200, "body": {"message": "…", "user": "…", "time": "…"}}.
-// chat.send is rate limited (chatapp.SendLimit): 10 messages at once, then
-// 2 per second; the page shows the 429 as a request to slow down.
-// GET /echo answers every JSON message with {"Hola": "Mundo"}.
+// Every endpoint is rate limited (chatapp/limits.go): chat.send 10
+// messages at once, then 2 per second; the page shows the 429 as a request
+// to slow down. GET /echo answers every JSON message with
+// {"Hola": "Mundo"}.
 // GET /asyncapi.json is the AsyncAPI document of the three, and GET /docs
 // the page that documents them, with a console to try them; the page's
 // client (chatapp/static/client.js) is generated from that document by
@@ -22,6 +23,12 @@
 // message gets a 400 errorList. On SIGINT or SIGTERM the server closes
 // every connection with 1001 (going away), and the page reconnects when it
 // is back.
+//
+// The server answers requests for localhost, 127.0.0.1 and [::1] only, a
+// guard against DNS rebinding; -hosts names the others it may be reached
+// by, such as its name on the LAN:
+//
+//	go run ./examples/chat -addr :8080 -hosts chat.lan,192.168.1.20
 //
 // The app itself is in package chatapp; natsbroker/chatnats serves it on
 // several servers that share their rooms over NATS.
@@ -42,13 +49,14 @@ import (
 
 func main() {
 	addr := flag.String("addr", "localhost:8080", "address to listen on")
+	hosts := flag.String("hosts", "", "comma-separated host names the server may be reached by, besides localhost, 127.0.0.1 and ::1")
 	flag.Parse()
 	// Handle signals before listening, so that a signal never kills the
 	// server without its graceful shutdown.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if err := chatapp.Serve(ctx, *addr, hub.New(hub.WithLogger(slog.Default())), chatapp.SendLimit); err != nil {
+	if err := chatapp.Serve(ctx, *addr, chatapp.SplitHosts(*hosts), hub.New(hub.WithLogger(slog.Default()))); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -7,6 +7,12 @@
 //
 // then open http://localhost:8080 and http://localhost:8081. With a NATS
 // server of your own, give its URL with -nats.
+//
+// Each server is the chat of examples/chat, with its rate limits and its
+// rule of names (docs/demo.md). Messages and typing reach every server;
+// names, the history and the room's stats are each server's own: a name
+// is unique among the connections of one server, and two people on two
+// servers may take the same one.
 package main
 
 import (
@@ -34,6 +40,7 @@ func main() {
 	addr := flag.String("addr", "localhost:8080", "address to listen on")
 	natsURL := flag.String("nats", nats.DefaultURL, "URL of the NATS server")
 	embedded := flag.Bool("nats-server", false, "also run a NATS server at the -nats address")
+	hosts := flag.String("hosts", "", "comma-separated host names the server may be reached by, besides localhost, 127.0.0.1 and ::1")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -60,7 +67,7 @@ func main() {
 
 	h := hub.New(hub.WithBroker(broker), hub.WithLogger(slog.Default()))
 	defer h.Close()
-	if err := chatapp.Serve(ctx, *addr, h); err != nil {
+	if err := chatapp.Serve(ctx, *addr, chatapp.SplitHosts(*hosts), h); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -111,5 +112,68 @@ func TestRoomsSharedOverNATS(t *testing.T) {
 	var extra json.RawMessage
 	if err := wsjson.Read(ctx, bo, &extra); err == nil {
 		t.Fatalf("Bo got an extra message: %s", extra)
+	}
+}
+
+// A client flooding /chat on one server posts 10 messages (the limit's
+// burst, and 2 more a second), and the other server's clients get those;
+// the flooder is closed with 1008. The rate limits of examples/chat hold on
+// every server.
+func TestFloodLimitedAcrossNATS(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS server not ready")
+	}
+	a, b := chatServer(t, ns.ClientURL()), chatServer(t, ns.ClientURL())
+	acc := ns.GlobalAccount()
+	before := acc.TotalSubs()
+	flooder, bo := dial(t, a), dial(t, b)
+	for acc.TotalSubs() < before+2 {
+		time.Sleep(time.Millisecond)
+	}
+
+	const flood = 100
+	start := time.Now()
+	for i := range flood {
+		send(t, flooder, "Flood", fmt.Sprint(i))
+	}
+	posted, limited := 0, 0
+	for {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		var m ws.StatusEnvelope[chatapp.ChatMessage]
+		err := wsjson.Read(ctx, flooder, &m)
+		cancel()
+		if err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+				t.Fatalf("the flooder's connection ended with %v, want 1008", err)
+			}
+			break
+		}
+		switch m.StatusCode {
+		case 200:
+			posted++
+		case 429:
+			limited++
+		}
+	}
+	// 10 at once, and 2 more a second.
+	if most := 10 + int(2*time.Since(start).Seconds()); posted < 10 || posted > most || limited+posted >= flood {
+		t.Fatalf("%d of %d messages posted, %d refused with 429: want 10 to %d posted, then the connection closed", posted, flood, limited, most)
+	}
+	for i := range posted {
+		if got := read(t, bo); got.Body.User != "Flood" || got.Body.Message != fmt.Sprint(i) {
+			t.Fatalf("Bo got %+v, want the flood's message %d", got, i)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	var extra json.RawMessage
+	if err := wsjson.Read(ctx, bo, &extra); err == nil {
+		t.Fatalf("Bo got more than the posted messages: %s", extra)
 	}
 }

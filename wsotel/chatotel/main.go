@@ -10,8 +10,8 @@
 // The metrics are those of wsotel (docs/observability.md): messages by
 // event and status with their durations (rpc_server_call_duration_seconds),
 // live connections, connections ended by close code, message sizes, and
-// the connections the hub dropped as too slow. chat.send is rate limited
-// as in examples/chat: send more than 10 messages quickly and watch the
+// the connections the hub dropped as too slow. The chat is rate limited
+// as examples/chat is: send more than 10 messages quickly and watch the
 // 429s in rpc_server_call_duration_seconds_count.
 package main
 
@@ -56,7 +56,7 @@ func main() {
 // metrics is true.
 func newServer(conns *ws.Group, metrics bool) (*http.Server, error) {
 	if !metrics {
-		return chatapp.NewServer(conns, hub.New(hub.WithLogger(slog.Default())), chatapp.SendLimit), nil
+		return chatapp.NewServer(conns, hub.New(hub.WithLogger(slog.Default())), nil), nil
 	}
 	// The exporter is a metric reader that the registry collects from at
 	// each scrape.
@@ -70,8 +70,7 @@ func newServer(conns *ws.Group, metrics bool) (*http.Server, error) {
 		return nil, err
 	}
 	h := hub.New(hub.WithLogger(slog.Default()), hub.WithTooSlow(tel.TooSlow))
-	srv := chatapp.NewServer(conns, h, chatapp.SendLimit,
-		ws.WithInterceptors(tel.Intercept), ws.WithObserver(tel.Observer()))
+	srv := chatapp.NewServer(conns, h, nil, ws.WithInterceptors(tel.Intercept), ws.WithObserver(tel.Observer()))
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	mux.Handle("/", srv.Handler)

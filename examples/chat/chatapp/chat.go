@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -29,12 +28,17 @@ type Typing struct {
 }
 
 // RoomStats is an item of the chat.watch stream: who is in the room, on
-// this server.
+// this server. Its size does not grow with the room: Online lists 20
+// names at most, and Joined counts them all.
 type RoomStats struct {
-	Online      []string `json:"online"`      // the names joined on /ws, sorted
+	Online      []string `json:"online"`      // the first 20 names joined on /ws, sorted
+	Joined      int      `json:"joined"`      // how many names are joined on /ws
 	Connections int      `json:"connections"` // connections in the room, /chat and /ws
 	Messages    int      `json:"messages"`    // messages posted since the server started
 }
+
+// maxOnline is how many names a RoomStats lists at most.
+const maxOnline = 20
 
 const (
 	// room is the one room of this chat: every connection, on /chat and
@@ -52,28 +56,59 @@ const (
 // to keep up is disconnected with 1008). Its methods are the callbacks of
 // GET /chat and the events of GET /ws; they are safe for concurrent use.
 //
-// Names and history live in this process: with a hub shared over a broker
-// (natsbroker/chatnats), messages reach every server, but each server checks
-// names among its own connections and keeps the history of the messages
-// posted on it.
+// A name joined on /ws is the connection's while it lasts, and reserved
+// against /chat for [ReserveFor] after it left, and while a message it
+// sent on /ws is in the history: /chat cannot post under it. A name under
+// which /chat posted a message still in the history cannot be joined on
+// /ws. So a message never shows as someone else's.
+//
+// Names, reservations and history live in this process: with a hub shared
+// over a broker (natsbroker/chatnats), messages reach every server, but each
+// server checks names among its own connections and keeps the history of
+// the messages posted on it.
 type Chat struct {
 	hub    *hub.Hub
 	router *ws.Router
+	clock  func() time.Time
 
 	mu       sync.Mutex
-	names    map[string]member // by nameKey: the names joined on /ws
-	history  [historyLen]ChatMessage
+	names    map[string]member    // by nameKey: the names joined on /ws
+	reserved map[string]time.Time // by nameKey: names left on /ws, until when they are reserved
+	expiry   []reservation        // the reservations, oldest first
+	history  [historyLen]entry
 	next     int           // where the next message goes in history
 	posted   int           // messages posted since start
 	changed  chan struct{} // closed and replaced when RoomStats change
+	stats    *RoomStats    // the current RoomStats, once asked for; nil after a change
 	messages ws.Emitter[ChatMessage]
 	typing   ws.Emitter[Typing]
+}
+
+// ReserveFor is how long a name left on /ws stays reserved against /chat:
+// the time to reload the page or reconnect.
+const ReserveFor = 10 * time.Minute
+
+// maxReserved bounds the names reserved at once; past it, the oldest
+// reservation ends early.
+const maxReserved = 10000
+
+type reservation struct {
+	key   string
+	until time.Time
+}
+
+// entry is a message of the history, with the key of its name and where
+// it was posted.
+type entry struct {
+	msg  ChatMessage
+	key  string
+	live bool // posted on /ws
 }
 
 // NewChat returns an empty room whose members are kept in h, with its
 // [Chat.Router] built with opts.
 func NewChat(h *hub.Hub, opts ...ws.RouterOption) *Chat {
-	c := &Chat{hub: h, names: make(map[string]member), changed: make(chan struct{})}
+	c := &Chat{hub: h, clock: time.Now, names: make(map[string]member), reserved: make(map[string]time.Time), changed: make(chan struct{})}
 	c.router = c.newRouter(opts)
 	return c
 }
@@ -84,12 +119,12 @@ type member struct {
 	name string
 }
 
-// userKey stores the name a /ws connection joined with ([ws.Conn.Set]).
+// userKey stores the name a /ws connection joined with ([ws.Conn.Set]),
+// as a joined value.
 type userKey struct{}
 
-// nameKey is what two names that cannot both be taken have in common:
-// "Ana", "ana" and " Ana " are one name.
-func nameKey(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+// joined is a name taken on /ws: as shown, and its key.
+type joined struct{ name, key string }
 
 // now is the time stamped on a message.
 func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
@@ -98,6 +133,7 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 func (c *Chat) notifyLocked() {
 	close(c.changed)
 	c.changed = make(chan struct{})
+	c.stats = nil
 }
 
 func (c *Chat) notify() {
@@ -106,28 +142,35 @@ func (c *Chat) notify() {
 	c.mu.Unlock()
 }
 
-// stats returns the room's stats and a channel closed when they change.
-func (c *Chat) stats() (RoomStats, <-chan struct{}) {
+// roomStats returns the room's stats and a channel closed when they
+// change. The stats are made once per change, whatever the number of
+// streams watching.
+func (c *Chat) roomStats() (RoomStats, <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	online := make([]string, 0, len(c.names))
-	for _, m := range c.names {
-		online = append(online, m.name)
+	if c.stats == nil {
+		online := make([]string, 0, len(c.names))
+		for _, m := range c.names {
+			online = append(online, m.name)
+		}
+		slices.Sort(online)
+		c.stats = &RoomStats{Online: online[:min(len(online), maxOnline)], Joined: len(online),
+			Connections: c.hub.Count(room), Messages: c.posted}
 	}
-	slices.Sort(online)
-	return RoomStats{Online: online, Connections: c.hub.Count(room), Messages: c.posted}, c.changed
+	return *c.stats, c.changed
 }
 
-// post keeps msg in the history and pushes it to everyone in the room but
-// the sender. Both happen under c.mu, so the history keeps the order in
-// which the room's members get the pushes.
-func (c *Chat) post(ctx context.Context, msg ChatMessage) error {
+// post keeps msg, under the name of key, in the history and pushes it to
+// everyone in the room but the sender. Both happen under c.mu, so the
+// history keeps the order in which the room's members get the pushes.
+// live tells a message of /ws from one of /chat.
+func (c *Chat) post(ctx context.Context, msg ChatMessage, key string, live bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.hub.BroadcastExcept(ctx, room, ws.ConnFromContext(ctx), c.messages.Push(msg)); err != nil {
 		return err // the client gets a 500; the error is logged
 	}
-	c.history[c.next] = msg
+	c.history[c.next] = entry{msg: msg, key: key, live: live}
 	c.next = (c.next + 1) % historyLen
 	c.posted++
 	c.notifyLocked()
@@ -141,19 +184,79 @@ func (c *Chat) last(n int) []ChatMessage {
 	n = min(n, c.posted)
 	out := make([]ChatMessage, 0, n)
 	for i := c.next - n; i < c.next; i++ {
-		out = append(out, c.history[(i+historyLen)%historyLen])
+		out = append(out, c.history[(i+historyLen)%historyLen].msg)
 	}
 	return out
 }
 
+// inHistoryLocked reports whether a message of the history was posted
+// under key, on /ws (live) or on /chat.
+func (c *Chat) inHistoryLocked(key string, live bool) bool {
+	for _, e := range c.history[:min(c.posted, historyLen)] {
+		if e.key == key && e.live == live {
+			return true
+		}
+	}
+	return false
+}
+
+// reserveLocked reserves key against /chat for ReserveFor from now.
+func (c *Chat) reserveLocked(key string) {
+	now := c.clock()
+	c.expireLocked(now)
+	until := now.Add(ReserveFor)
+	c.reserved[key] = until
+	c.expiry = append(c.expiry, reservation{key: key, until: until})
+	for len(c.reserved) > maxReserved {
+		c.dropOldestLocked()
+	}
+}
+
+// reservedLocked reports whether key is reserved against /chat.
+func (c *Chat) reservedLocked(key string) bool {
+	c.expireLocked(c.clock())
+	_, ok := c.reserved[key]
+	return ok
+}
+
+// expireLocked ends the reservations that are over.
+func (c *Chat) expireLocked(now time.Time) {
+	for len(c.expiry) > 0 && !now.Before(c.expiry[0].until) {
+		c.dropOldestLocked()
+	}
+}
+
+// dropOldestLocked ends the oldest reservation, unless the name was
+// reserved again since.
+func (c *Chat) dropOldestLocked() {
+	r := c.expiry[0]
+	c.expiry[0] = reservation{}
+	c.expiry = c.expiry[1:]
+	if c.reserved[r.key].Equal(r.until) {
+		delete(c.reserved, r.key)
+	}
+	if len(c.expiry) == 0 {
+		c.expiry = nil
+	}
+}
+
 // ChatRequest is one message a client of GET /chat sends. The validate tags
-// are checked before Receive runs; a message that fails them is answered
-// with a 400 errorList, such as
+// are checked before Receive runs, then the name's rule (see
+// [JoinRequest]); a message that fails them is answered with a 400
+// errorList, such as
 //
 //	{"loc": ["message"], "type": "string_too_long", "msg": "String should have at most 500 characters"}
 type ChatRequest struct {
 	Message string `json:"message" validate:"required,notblank,max=500"`
-	User    string `json:"user" validate:"required,notblank,max=32"`
+	User    string `json:"user" validate:"required,max=24"`
+}
+
+// Validate checks the name by the rule of names.
+func (r *ChatRequest) Validate(context.Context) error {
+	if _, _, refused := normalName(r.User, "user"); refused != nil {
+		return *refused
+	}
+	return nil
 }
 
 // Connect puts a new /chat connection in the room.
@@ -166,31 +269,43 @@ func (c *Chat) Connect(ctx context.Context, conn *ws.Conn) error {
 }
 
 // Receive gets every valid message of a /chat client, which names its user
-// in each. A name joined on GET /ws is refused with a 409; otherwise the
-// message is pushed to the others in the room as chat.message, and the
-// sender gets it as its 200 reply.
+// in each. A name joined on GET /ws, or reserved for a user of /ws, is
+// refused with a 409; otherwise the message is pushed to the others in the
+// room as chat.message under the name in its normal form, and the sender
+// gets it as its 200 reply.
 func (c *Chat) Receive(ctx context.Context, in ChatRequest) (ChatMessage, error) {
-	c.mu.Lock()
-	_, taken := c.names[nameKey(in.User)]
-	c.mu.Unlock()
-	if taken {
-		return ChatMessage{}, nameTaken(in.User)
+	name, key, refused := normalName(in.User, "user")
+	if refused != nil {
+		return ChatMessage{}, ws.BadRequest(ws.ErrorList{Errors: []ws.ErrorDetail{*refused}})
 	}
-	msg := ChatMessage{Message: in.Message, User: in.User, Time: now()}
-	if err := c.post(ctx, msg); err != nil {
+	c.mu.Lock()
+	_, taken := c.names[key]
+	reserved := !taken && (c.reservedLocked(key) || c.inHistoryLocked(key, true))
+	c.mu.Unlock()
+	switch {
+	case taken:
+		return ChatMessage{}, nameTaken(name)
+	case reserved:
+		return ChatMessage{}, ws.NewError(http.StatusConflict, refusal("user", "name_reserved",
+			fmt.Sprintf("The name %q belongs to a user of the page: pick another one", name)))
+	}
+	msg := ChatMessage{Message: in.Message, User: name, Time: now()}
+	if err := c.post(ctx, msg, key, false); err != nil {
 		return ChatMessage{}, err
 	}
 	return msg, nil
 }
 
 // Disconnect takes a connection out of the room, and frees its name,
-// whatever ended it.
+// whatever ended it; the name stays reserved against /chat for
+// ReserveFor.
 func (c *Chat) Disconnect(ctx context.Context, conn *ws.Conn, err error) {
 	c.hub.LeaveAll(conn)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if name, ok := conn.Get(userKey{}).(string); ok && c.names[nameKey(name)].conn == conn {
-		delete(c.names, nameKey(name))
+	if j, ok := conn.Get(userKey{}).(joined); ok && c.names[j.key].conn == conn {
+		delete(c.names, j.key)
+		c.reserveLocked(j.key)
 	}
 	c.notifyLocked()
 }
@@ -205,8 +320,8 @@ func refusal(loc, typ, msg string) ws.ErrorList {
 	return ws.ErrorList{Errors: []ws.ErrorDetail{{Loc: l, Type: typ, Msg: msg}}}
 }
 
-// nameTaken is the 409 of a name someone else has joined with.
+// nameTaken is the 409 of a name someone else has taken.
 func nameTaken(name string) *ws.Error {
 	return ws.NewError(http.StatusConflict, refusal("user", "name_taken",
-		fmt.Sprintf("The name %q is taken in this room: pick another one", strings.TrimSpace(name))))
+		fmt.Sprintf("The name %q is taken in this room: pick another one", name)))
 }

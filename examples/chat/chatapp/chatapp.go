@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,20 +33,15 @@ import (
 //go:embed static
 var static embed.FS
 
-// SendLimit is the rate limit of chat.send on GET /ws: 10 messages at
-// once, then 2 per second, per connection. Over it, a message gets a 429
-// (the page asks to slow down); a client that keeps sending 50 more
-// without pausing is closed with 1008. Joining, typing and history are not
-// limited.
-var SendLimit = ws.WithRateLimit(ws.RateLimit{Rate: 2, Burst: 10, Events: []string{"chat.send"}})
-
 // Serve serves the chat on addr until ctx is done, then shuts down
 // gracefully: it stops accepting, closes every WebSocket connection with
-// 1001 (going away) and waits for their Disconnect callbacks. opts are
-// added to the options of the Callback and the Router.
-func Serve(ctx context.Context, addr string, h *hub.Hub, opts ...ws.CallbackOption) error {
+// 1001 (going away) and waits for their Disconnect callbacks. Requests
+// must name this server in their Host header: localhost, 127.0.0.1 or
+// [::1], or one of hosts ([PinHosts]). opts are added to the options of
+// the Callback and the Router.
+func Serve(ctx context.Context, addr string, hosts []string, h *hub.Hub, opts ...ws.CallbackOption) error {
 	var conns ws.Group
-	return Run(ctx, addr, NewServer(&conns, h, opts...), &conns)
+	return Run(ctx, addr, NewServer(&conns, h, hosts, opts...), &conns)
 }
 
 // Run serves srv on addr until ctx is done, then shuts down gracefully as
@@ -70,13 +66,15 @@ func Run(ctx context.Context, addr string, srv *http.Server, conns *ws.Group) er
 	return errors.Join(srv.Shutdown(ctx), conns.Shutdown(ctx))
 }
 
-// NewServer returns the chat's HTTP server, with [NewMux] as its handler.
-// A client has 10 s to send a request's headers, and a keep-alive
-// connection idle for 60 s is closed; WebSocket connections, taken over
-// from the server, have their own ping and write timeouts instead.
-func NewServer(conns *ws.Group, h *hub.Hub, opts ...ws.CallbackOption) *http.Server {
+// NewServer returns the chat's HTTP server, with [NewMux] as its handler,
+// served only to requests whose Host names localhost, 127.0.0.1, [::1] or
+// one of hosts ([PinHosts]). A client has 10 s to send a request's
+// headers, and a keep-alive connection idle for 60 s is closed; WebSocket
+// connections, taken over from the server, have their own ping and write
+// timeouts instead.
+func NewServer(conns *ws.Group, h *hub.Hub, hosts []string, opts ...ws.CallbackOption) *http.Server {
 	return &http.Server{
-		Handler:           NewMux(conns, h, opts...),
+		Handler:           PinHosts(NewMux(conns, h, opts...), append(slices.Clip(LocalHosts), hosts...)...),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       60 * time.Second,
 	}
@@ -86,8 +84,9 @@ func NewServer(conns *ws.Group, h *hub.Hub, opts ...ws.CallbackOption) *http.Ser
 // GET /chat, the echo endpoint, their AsyncAPI document on
 // GET /asyncapi.json ([Document]) and the page that documents them on
 // GET /docs ([asyncapi.DocsPage]). Every WebSocket connection is tracked in conns
-// for the graceful shutdown. opts are added to the options of the
-// Callback and the Router: [SendLimit], interceptors, observers.
+// for the graceful shutdown, and every endpoint is rate limited
+// (limits.go). opts are added to the options of the Callback and the Router:
+// interceptors, observers.
 func NewMux(conns *ws.Group, h *hub.Hub, opts ...ws.CallbackOption) *http.ServeMux {
 	mux, _ := newMux(conns, h, opts)
 	return mux
@@ -117,8 +116,9 @@ func newMux(conns *ws.Group, h *hub.Hub, opts []ws.CallbackOption) (*http.ServeM
 		routed[i] = o
 	}
 	chat := NewChat(h, routed...)
-	callback := ws.Callback(chat.Connect, chat.Receive, chat.Disconnect, validated...)
-	loop := ws.Handler(echo, group, logger)
+	l := newLimits()
+	callback := ws.Callback(chat.Connect, chat.Receive, chat.Disconnect, append(validated, l.post)...)
+	loop := ws.Handler(echo, group, logger, l.echo)
 
 	doc := asyncapi.New(asyncapi.Info{Title: "Chat", Version: "1.0.0",
 		Description: "One chat room in three shapes: a Router of typed events on /ws (the page's), a Callback on /chat, and an echo Handler on /echo."})
@@ -155,13 +155,22 @@ func notBlank(fl validator.FieldLevel) bool {
 
 // echo is the traditional method: receive and send JSON yourself, with no
 // envelope and no validation. As in Cafeto's loop, any error ends it,
-// a message that is not JSON too, and the connection closes with 1000.
+// a message that is not JSON too, and the connection closes with 1000;
+// but a message over the rate limit is answered with its 429, and the
+// loop goes on (a client that keeps sending is closed with 1008).
 func echo(ctx context.Context, conn *ws.Conn) error {
 	// Your code on connect here.
 	for {
 		// Your code on receive here.
 		var data any
-		if err := conn.ReceiveJSON(ctx, &data); err != nil {
+		err := conn.ReceiveJSON(ctx, &data)
+		if tooFast := (*ws.Error)(nil); errors.As(err, &tooFast) {
+			if err := conn.SendJSON(ctx, tooFast); err != nil {
+				return nil
+			}
+			continue
+		}
+		if err != nil {
 			// Your code on disconnect here.
 			return nil
 		}

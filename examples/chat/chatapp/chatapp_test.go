@@ -129,38 +129,44 @@ func TestNotJoined(t *testing.T) {
 }
 
 // TestHistory: chat.history returns the last 50 messages of the room, from
-// /ws and /chat alike, oldest first; limit takes fewer.
+// /ws and /chat alike, oldest first; limit takes fewer. The messages come
+// from six addresses, each within its rate limit (10 at once).
 func TestHistory(t *testing.T) {
 	t.Parallel()
 	srv, _ := newServer(t)
-	ana := joined(t, srv, "Ana")
-	old := dial(t, srv, "/chat")
+	var posters []*client
+	for i := range 5 {
+		posters = append(posters, joinedFrom(t, srv, fmt.Sprint("Ana", i), fmt.Sprint("127.0.0.", 10+i)))
+	}
+	old := dialFrom(t, srv, "/chat", "127.0.0.20")
 	const sent = 55
+	author := func(n int) string {
+		if n%6 == 5 {
+			return "Cleo"
+		}
+		return fmt.Sprint("Ana", n%6)
+	}
 	for i := range sent {
-		if i%5 == 4 {
+		if i%6 == 5 {
 			old.post("Cleo", fmt.Sprint(i))
 		} else {
-			ana.send(fmt.Sprint(i))
+			posters[i%6].send(fmt.Sprint(i))
 		}
 	}
 
 	for _, tt := range []struct{ limit, want int }{{0, 50}, {50, 50}, {3, 3}} {
-		got, err := wsclient.Call[[]chatapp.ChatMessage](t.Context(), ana.Client, "chat.history", chatapp.HistoryRequest{Limit: tt.limit})
+		got, err := wsclient.Call[[]chatapp.ChatMessage](t.Context(), posters[0].Client, "chat.history", chatapp.HistoryRequest{Limit: tt.limit})
 		if err != nil || len(got) != tt.want {
 			t.Fatalf("history, limit %d: %d messages, %v; want %d", tt.limit, len(got), err, tt.want)
 		}
 		for i, m := range got {
 			n := sent - tt.want + i
-			user := "Ana"
-			if n%5 == 4 {
-				user = "Cleo"
-			}
-			if m.Message != fmt.Sprint(n) || m.User != user || m.Time.IsZero() {
-				t.Fatalf("history, limit %d: message %d is %+v, want %q from %s", tt.limit, i, m, fmt.Sprint(n), user)
+			if m.Message != fmt.Sprint(n) || m.User != author(n) || m.Time.IsZero() {
+				t.Fatalf("history, limit %d: message %d is %+v, want %q from %s", tt.limit, i, m, fmt.Sprint(n), author(n))
 			}
 		}
 	}
-	_, err := wsclient.Call[[]chatapp.ChatMessage](t.Context(), ana.Client, "chat.history", chatapp.HistoryRequest{Limit: 51})
+	_, err := wsclient.Call[[]chatapp.ChatMessage](t.Context(), posters[0].Client, "chat.history", chatapp.HistoryRequest{Limit: 51})
 	refused(t, err, 400, []any{"limit"}, "less_than_equal")
 }
 
@@ -291,16 +297,16 @@ func TestValidation(t *testing.T) {
 		{"long message", "chat.send", chatapp.SendRequest{Message: strings.Repeat("a", 501)},
 			ws.ErrorDetail{Loc: []any{"message"}, Type: "string_too_long", Msg: "String should have at most 500 characters"}},
 		{"blank name", "chat.join", chatapp.JoinRequest{User: "\u00a0 "},
-			ws.ErrorDetail{Loc: []any{"user"}, Type: "string_blank", Msg: "String should not be blank"}},
-		{"long name", "chat.join", chatapp.JoinRequest{User: strings.Repeat("a", 33)},
-			ws.ErrorDetail{Loc: []any{"user"}, Type: "string_too_long", Msg: "String should have at most 32 characters"}},
+			ws.ErrorDetail{Loc: []any{"user"}, Type: "name_blank", Msg: "Name should hold a letter or a digit"}},
+		{"long name", "chat.join", chatapp.JoinRequest{User: strings.Repeat("a", 25)},
+			ws.ErrorDetail{Loc: []any{"user"}, Type: "string_too_long", Msg: "String should have at most 24 characters"}},
 		{"/chat: blank message", "", chatapp.ChatRequest{Message: "   ", User: "Cleo"}, blank},
 		{"/chat: empty message", "", chatapp.ChatRequest{Message: "", User: "Cleo"},
 			ws.ErrorDetail{Loc: []any{"message"}, Type: "missing", Msg: "Field required"}},
 		{"/chat: blank user", "", chatapp.ChatRequest{Message: "hi", User: " "},
-			ws.ErrorDetail{Loc: []any{"user"}, Type: "string_blank", Msg: "String should not be blank"}},
-		{"/chat: long user", "", chatapp.ChatRequest{Message: "hi", User: strings.Repeat("a", 33)},
-			ws.ErrorDetail{Loc: []any{"user"}, Type: "string_too_long", Msg: "String should have at most 32 characters"}},
+			ws.ErrorDetail{Loc: []any{"user"}, Type: "name_blank", Msg: "Name should hold a letter or a digit"}},
+		{"/chat: long user", "", chatapp.ChatRequest{Message: "hi", User: strings.Repeat("a", 25)},
+			ws.ErrorDetail{Loc: []any{"user"}, Type: "string_too_long", Msg: "String should have at most 24 characters"}},
 	}
 	srv, _ := newServer(t)
 	ben := joined(t, srv, "Ben")
@@ -444,7 +450,7 @@ func TestShutdownSendsGoingAway(t *testing.T) {
 // ever.
 func TestServerTimeouts(t *testing.T) {
 	t.Parallel()
-	srv := chatapp.NewServer(new(ws.Group), hub.New())
+	srv := chatapp.NewServer(new(ws.Group), hub.New(), nil)
 	if srv.ReadHeaderTimeout <= 0 || srv.ReadHeaderTimeout > time.Minute {
 		t.Errorf("ReadHeaderTimeout = %v, want a bound of at most a minute", srv.ReadHeaderTimeout)
 	}
@@ -456,13 +462,13 @@ func TestServerTimeouts(t *testing.T) {
 	}
 }
 
-// TestSendRateLimit: with SendLimit, chat.send takes 10 messages at once
-// (and more as tokens come back, 2 a second), then answers 429 and posts
-// nothing; typing and history are not limited.
+// TestSendRateLimit: chat.send takes 10 messages at once (and more as
+// tokens come back, 2 a second), then answers 429 and posts nothing;
+// typing has a limit of its own, and history only the limit of every
+// message.
 func TestSendRateLimit(t *testing.T) {
 	t.Parallel()
-	conns := new(ws.Group)
-	srv := wstest.NewServer(t, chatapp.NewMux(conns, hub.New(), chatapp.SendLimit))
+	srv, _ := newServer(t)
 	ana := joined(t, srv, "Ana")
 	posted := 0
 	for {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
+	"net/http"
 	"reflect"
 	"testing"
 	"time"
@@ -38,20 +40,45 @@ type client struct {
 // dial dials path on srv.
 func dial(t *testing.T, srv *wstest.Server, path string) *client {
 	t.Helper()
+	return dialFrom(t, srv, path, "")
+}
+
+// dialFrom dials path on srv from the loopback address ip, such as
+// 127.0.0.2, so that the server sees another client address; "" dials from
+// the default one, 127.0.0.1.
+func dialFrom(t *testing.T, srv *wstest.Server, path, ip string) *client {
+	t.Helper()
 	c := &client{t: t, pushes: make(chan wsclient.Message, 1024)}
-	c.Client = srv.Dial(t, path, wsclient.WithUnhandled(func(ctx context.Context, m wsclient.Message) {
+	opts := []wsclient.Option{wsclient.WithUnhandled(func(ctx context.Context, m wsclient.Message) {
 		select {
 		case c.pushes <- m:
 		case <-ctx.Done():
 		}
-	}))
+	})}
+	if ip != "" {
+		opts = append(opts, wsclient.WithHTTPClient(from(ip)))
+	}
+	c.Client = srv.Dial(t, path, opts...)
 	return c
+}
+
+// from returns an HTTP client whose connections leave from the loopback
+// address ip.
+func from(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 }
 
 // joined returns a client of GET /ws that has joined the room as user.
 func joined(t *testing.T, srv *wstest.Server, user string) *client {
 	t.Helper()
-	c := dial(t, srv, "/ws")
+	return joinedFrom(t, srv, user, "")
+}
+
+// joinedFrom is joined from the loopback address ip ("" for the default).
+func joinedFrom(t *testing.T, srv *wstest.Server, user, ip string) *client {
+	t.Helper()
+	c := dialFrom(t, srv, "/ws", ip)
 	if _, err := wsclient.Call[chatapp.Joined](t.Context(), c.Client, "chat.join", chatapp.JoinRequest{User: user}); err != nil {
 		t.Fatalf("join as %q: %v", user, err)
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/cafeto-go/ws"
@@ -14,13 +14,27 @@ import (
 // {"id", "event", "statusCode", "body"} back (docs/demo.md shows them all).
 
 // JoinRequest is the data of chat.join: the name to chat under, chosen
-// once per connection and unique in the room.
+// once per connection and unique in the room. A name is 1 to 24
+// characters of one script: letters, the digits 0-9, spaces and - _ . '
+// (names.go has the whole rule); it is refused with a 400 at ["user"]
+// otherwise, such as
+//
+//	{"loc": ["user"], "type": "name_invisible", "msg": "Name should not hold invisible or control characters: U+200B"}
 type JoinRequest struct {
-	User string `json:"user" validate:"required,notblank,max=32"`
+	User string `json:"user" validate:"required,max=24"`
+}
+
+// Validate checks the name by the rule of names.
+func (r *JoinRequest) Validate(context.Context) error {
+	if _, _, refused := normalName(r.User, "user"); refused != nil {
+		return *refused
+	}
+	return nil
 }
 
 // Joined is the body of chat.join's 200 reply: the name as the room shows
-// it, without leading or trailing spaces.
+// it, in its normal form (spaces trimmed and collapsed, fullwidth letters
+// made ASCII).
 type Joined struct {
 	User string `json:"user"`
 }
@@ -48,6 +62,10 @@ type WatchRequest struct{}
 // stream: a busy room's changes are sent together.
 const watchEvery = 250 * time.Millisecond
 
+// maxWatches is how many chat.watch streams a connection may have open at
+// once: one is what the page needs.
+const maxWatches = 2
+
 // newRouter returns the Router of GET /ws, with opts, on which c's events
 // and pushes are registered:
 //
@@ -56,8 +74,12 @@ const watchEvery = 250 * time.Millisecond
 //	chat.history  HistoryRequest → []ChatMessage
 //	chat.typing   TypingRequest  → 204, and chat.typing pushed to the others
 //	chat.watch    WatchRequest   ⇒ RoomStats, a stream, until $cancel
+//
+// Every message counts against the rate limits of the room (limits.go):
+// one for all of them, one for chat.send and one for chat.typing.
 func (c *Chat) newRouter(opts []ws.RouterOption) *ws.Router {
-	r := ws.NewRouter(opts...)
+	l := newLimits()
+	r := ws.NewRouter(append(slices.Clip(opts), ws.WithMaxStreams(maxWatches), l.live, l.send, l.typing)...)
 	ws.On(r, "chat.join", c.Join)
 	ws.On(r, "chat.send", c.Send)
 	ws.On(r, "chat.history", c.History)
@@ -83,48 +105,51 @@ func (c *Chat) ConnectLive(ctx context.Context, conn *ws.Conn) error {
 }
 
 // Join gives the connection its name in the room: once per connection, and
-// only a name nobody else in the room has (409 otherwise). Joining again
-// with the same name changes nothing.
+// only a name nobody else in the room has, nor has posted under on /chat
+// in the history (409 otherwise). Joining again with the same name changes
+// nothing.
 func (c *Chat) Join(ctx context.Context, in JoinRequest) (Joined, error) {
 	conn := ws.ConnFromContext(ctx)
-	name := strings.TrimSpace(in.User)
-	key := nameKey(name)
+	name, key, refused := normalName(in.User, "user")
+	if refused != nil {
+		return Joined{}, ws.BadRequest(ws.ErrorList{Errors: []ws.ErrorDetail{*refused}})
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if had, ok := conn.Get(userKey{}).(string); ok {
-		if nameKey(had) == key {
-			return Joined{User: had}, nil
+	if had, ok := conn.Get(userKey{}).(joined); ok {
+		if had.key == key {
+			return Joined{User: had.name}, nil
 		}
 		return Joined{}, ws.NewError(http.StatusConflict, refusal("user", "already_joined",
-			fmt.Sprintf("You have joined as %q: a name is chosen once per connection", had)))
+			fmt.Sprintf("You have joined as %q: a name is chosen once per connection", had.name)))
 	}
-	if _, taken := c.names[key]; taken {
+	if _, taken := c.names[key]; taken || c.inHistoryLocked(key, false) {
 		return Joined{}, nameTaken(name)
 	}
 	c.names[key] = member{conn: conn, name: name}
-	conn.Set(userKey{}, name)
+	conn.Set(userKey{}, joined{name: name, key: key})
 	c.notifyLocked()
 	return Joined{User: name}, nil
 }
 
 // user returns the name the connection of ctx joined with, or the 403 of a
 // connection that has not joined.
-func user(ctx context.Context) (string, error) {
-	if name, ok := ws.ConnFromContext(ctx).Get(userKey{}).(string); ok {
-		return name, nil
+func user(ctx context.Context) (joined, error) {
+	if j, ok := ws.ConnFromContext(ctx).Get(userKey{}).(joined); ok {
+		return j, nil
 	}
-	return "", ws.Forbidden(refusal("", "not_joined", "Join the room with chat.join first"))
+	return joined{}, ws.Forbidden(refusal("", "not_joined", "Join the room with chat.join first"))
 }
 
 // Send posts a message under the connection's name: the 200 reply to the
 // sender, chat.message to everyone else in the room, /chat clients too.
 func (c *Chat) Send(ctx context.Context, in SendRequest) (ChatMessage, error) {
-	name, err := user(ctx)
+	j, err := user(ctx)
 	if err != nil {
 		return ChatMessage{}, err
 	}
-	msg := ChatMessage{Message: in.Message, User: name, Time: now()}
-	if err := c.post(ctx, msg); err != nil {
+	msg := ChatMessage{Message: in.Message, User: j.name, Time: now()}
+	if err := c.post(ctx, msg, j.key, true); err != nil {
 		return ChatMessage{}, err
 	}
 	return msg, nil
@@ -141,11 +166,11 @@ func (c *Chat) History(ctx context.Context, in HistoryRequest) ([]ChatMessage, e
 
 // Typing tells the others on /ws that the connection's user is typing.
 func (c *Chat) Typing(ctx context.Context, _ TypingRequest) (ws.StatusEnvelope[struct{}], error) {
-	name, err := user(ctx)
+	j, err := user(ctx)
 	if err != nil {
 		return ws.StatusEnvelope[struct{}]{}, err
 	}
-	push := c.typing.Push(Typing{User: name})
+	push := c.typing.Push(Typing{User: j.name})
 	if err := c.hub.BroadcastExcept(ctx, liveRoom, ws.ConnFromContext(ctx), push); err != nil {
 		return ws.StatusEnvelope[struct{}]{}, err
 	}
@@ -153,10 +178,12 @@ func (c *Chat) Typing(ctx context.Context, _ TypingRequest) (ws.StatusEnvelope[s
 }
 
 // Watch streams the room's stats: now, then whenever they change, at most
-// one item every watchEvery, until the client sends $cancel or leaves.
+// one item every watchEvery, until the client sends $cancel or leaves. A
+// connection may watch twice at once (maxWatches); an item lists 20 names
+// at most, so its size does not grow with the room.
 func (c *Chat) Watch(ctx context.Context, _ WatchRequest, send func(RoomStats) error) error {
 	for {
-		stats, changed := c.stats()
+		stats, changed := c.roomStats()
 		if err := send(stats); err != nil {
 			return err
 		}

@@ -199,10 +199,12 @@ function showRoom() {
     online.textContent = watching ? "Room stats: waiting…" : "Room stats are off";
     return;
   }
-  const { online: names, connections, messages } = stats;
+  // The server lists 20 names at most, and counts them all.
+  const { online: names, joined, connections, messages } = stats;
   online.replaceChildren(
-    `${names.length} online${names.length ? ": " : ""}`,
+    `${joined} online${names.length ? ": " : ""}`,
     ...names.flatMap((n, i) => [i ? ", " : "", Object.assign(document.createElement("b"), { textContent: n })]),
+    joined > names.length ? ` and ${joined - names.length} more` : "",
     ` · ${connections} connection${connections === 1 ? "" : "s"} · ${messages} message${messages === 1 ? "" : "s"}`,
   );
 }

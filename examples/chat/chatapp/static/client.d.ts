@@ -243,7 +243,7 @@ export interface ChatReply {
 export interface ChatRequest {
   /** minLength 1, maxLength 500, validate "required,notblank,max=500" */
   message: string;
-  /** minLength 1, maxLength 32, validate "required,notblank,max=32" */
+  /** minLength 1, maxLength 24 */
   user: string;
 }
 
@@ -329,7 +329,7 @@ export interface InternalError {
 }
 
 export interface JoinRequest {
-  /** minLength 1, maxLength 32, validate "required,notblank,max=32" */
+  /** minLength 1, maxLength 24 */
   user: string;
 }
 
@@ -339,6 +339,7 @@ export interface Joined {
 
 export interface RoomStats {
   online: string[] | null;
+  joined: number;
   connections: number;
   messages: number;
 }
