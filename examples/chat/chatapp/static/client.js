@@ -122,7 +122,7 @@ class Transport {
     this.#state = "connecting";
     let s;
     try {
-      s = new this.#ctor(this.url);
+      s = new this.#ctor(this.#on.url(this.url));
     } catch (err) {
       this.#ended = !this.#reconnect;
       this.#down(1006, String(err));
@@ -211,6 +211,99 @@ class Transport {
       }
     }
   }
+}
+
+// maxResumeLen is the longest resume parameter a server reads, in bytes
+// as it stands in the URL; the client sends no longer one.
+const maxResumeLen = 16384;
+
+// RoomPositions keeps the position (epoch, offset) of each room with
+// history from the last push handed to the application, puts them in the
+// resume parameter of each new connection, drops a push handed over
+// already, and hands each $recover to onRecover. docs/protocol.md, "Rooms
+// with history".
+class RoomPositions {
+  #positions = new Map(); // room → { epoch, offset }
+  #asked = new Set(); // rooms resumed that have not had a push on this connection yet
+  #onRecover;
+
+  constructor(onRecover) {
+    this.#onRecover = onRecover;
+  }
+
+  // url returns the URL of a new connection: url with resume, if the
+  // client holds positions. Rooms that do not fit in maxResumeLen are
+  // left out; their first push reports them as not recovered.
+  url(url) {
+    this.#asked = new Set(this.#positions.keys());
+    if (this.#positions.size === 0) return url;
+    const resume = {};
+    let len = 6; // %7B %7D
+    for (const [room, p] of this.#positions) {
+      const item = encodeURIComponent(JSON.stringify(room) + ":" + JSON.stringify(p)).length + 3; // %2C
+      if (len + item > maxResumeLen) break;
+      len += item;
+      resume[room] = p;
+    }
+    let u;
+    try {
+      u = new URL(url);
+    } catch {
+      return url;
+    }
+    u.searchParams.set("resume", JSON.stringify(resume));
+    return u.href;
+  }
+
+  // take reports whether msg, a frame without an id, goes to the
+  // application: a $recover does not (it goes to onRecover), nor does a
+  // push of a room with history at or before the room's position in the
+  // same epoch. Any other push of a room with history moves the room's
+  // position.
+  take(msg) {
+    const room = msg.room;
+    if (typeof room !== "string") return true;
+    if (msg.event === "$recover") {
+      this.#asked.delete(room);
+      const b = msg.body !== null && typeof msg.body === "object" ? msg.body : {};
+      const r = {
+        room,
+        recovered: msg.statusCode === 200,
+        epoch: typeof b.epoch === "string" ? b.epoch : "",
+        offset: Number.isSafeInteger(b.offset) ? b.offset : 0,
+        replayed: Number.isSafeInteger(b.replayed) ? b.replayed : 0,
+      };
+      if (!r.recovered && r.epoch !== "") this.#positions.set(room, { epoch: r.epoch, offset: r.offset });
+      this.#recover(r);
+      return false;
+    }
+    const { epoch, offset } = msg;
+    if (typeof epoch !== "string" || epoch === "" || !Number.isSafeInteger(offset) || offset < 0) return true;
+    if (this.#asked.delete(room)) {
+      // The server did not answer the resume: what was missed is unknown.
+      this.#recover({ room, recovered: false, epoch: "", offset: 0, replayed: 0 });
+    }
+    const p = this.#positions.get(room);
+    if (p !== undefined && p.epoch === epoch && offset <= p.offset) return false;
+    this.#positions.set(room, { epoch, offset });
+    return true;
+  }
+
+  #recover(r) {
+    if (!this.#onRecover) return;
+    try {
+      this.#onRecover(r);
+    } catch (err) {
+      report(err);
+    }
+  }
+}
+
+// isPush reports whether msg, a frame without an id, is a push a callback
+// client must not take for a reply: a $recover, or a push of a room with
+// history.
+function isPush(msg) {
+  return typeof msg.room === "string" && (msg.event === "$recover" || (typeof msg.epoch === "string" && typeof msg.offset === "number"));
 }
 
 /** Stream is the items of one server stream, as an async iterable. */
@@ -307,10 +400,13 @@ export class Client {
   #next = 0;
   #pending = new Map(); // id → {reply, item, fail}
   #listeners = new Map(); // event → Set of functions
+  #rooms;
 
   constructor(url, options = {}) {
+    this.#rooms = new RoomPositions(options.onRecover);
     this.#t = new Transport(url, options, {
       client: this,
+      url: (u) => this.#rooms.url(u),
       message: (msg) => this.#received(msg),
       lost: (err) => this.#lost(err),
     });
@@ -372,6 +468,7 @@ export class Client {
 
   #received(msg) {
     if (msg.id === undefined) {
+      if (!this.#rooms.take(msg)) return;
       const set = this.#listeners.get(msg.event);
       if (!set || msg.statusCode >= 400) return;
       for (const fn of [...set]) {
@@ -405,11 +502,15 @@ export class Client {
 export class CallbackClient {
   #t;
   #pending = []; // in the order of the requests
+  #listeners = new Set();
+  #rooms;
 
   constructor(url, options = {}) {
+    this.#rooms = new RoomPositions(options.onRecover);
     this.#t = new Transport(url, options, {
       client: this,
-      message: (msg) => this.#pending.shift()?.(msg),
+      url: (u) => this.#rooms.url(u),
+      message: (msg) => (msg.id === undefined && isPush(msg) ? this.#push(msg) : this.#pending.shift()?.(msg)),
       lost: (err) => {
         const pending = this.#pending;
         this.#pending = [];
@@ -432,6 +533,23 @@ export class CallbackClient {
 
   close(code = 1000, reason = "") {
     this.#t.close(code, reason);
+  }
+
+  on(fn) {
+    const entry = (body) => fn(body);
+    this.#listeners.add(entry);
+    return () => this.#listeners.delete(entry);
+  }
+
+  #push(msg) {
+    if (!this.#rooms.take(msg) || msg.statusCode >= 400) return;
+    for (const fn of [...this.#listeners]) {
+      try {
+        fn(msg.body);
+      } catch (err) {
+        report(err);
+      }
+    }
   }
 
   call(data) {
