@@ -210,6 +210,20 @@ func (ch *chat) router() *ws.Router {
 	return r
 }
 
+// callback is a Callback endpoint in the room "cbroom", which keeps
+// history: each request is broadcast to the room as ws.Ok(-seq), the
+// sender too, and replied to with 201 and seq; the broadcasts must not be
+// taken for replies.
+func (ch *chat) callback() http.Handler {
+	return ws.Callback(
+		func(ctx context.Context, conn *ws.Conn) error { return ch.h.Join(conn, "cbroom") },
+		func(ctx context.Context, in Tick) (ws.StatusEnvelope[Tick], error) {
+			err := ch.h.Broadcast(ctx, "cbroom", ws.Ok(Tick{Seq: -in.Seq}))
+			return ws.Created(in), err
+		},
+		func(ctx context.Context, conn *ws.Conn, err error) { ch.h.LeaveAll(conn) })
+}
+
 // TestGeneratedClient generates the client of the router's document with
 // wsgen-ts (from the document's URL), type-checks it with tsc --strict and
 // runs ts/client.test.ts against the server with Node.
@@ -221,14 +235,18 @@ func TestGeneratedClient(t *testing.T) {
 	ch := chat{h: hub.New(
 		hub.WithHistory("lobby", hub.History{Size: 10000, TTL: time.Hour}),
 		hub.WithHistory("small", hub.History{Size: 5, TTL: time.Hour}),
+		hub.WithHistory("cbroom", hub.History{Size: 100, TTL: time.Hour}),
 		hub.WithQueueSize(10000))}
 	defer ch.h.Close()
 	defer ch.publish.Wait()
 	r := ch.router()
 	doc := ws.NewAsyncAPI(ws.APIInfo{Title: "Chat", Version: "1.0.0"})
+	cb := ch.callback()
 	doc.Add("/ws", r)
+	doc.Add("/cb", cb)
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", r)
+	mux.Handle("GET /cb", cb)
 	mux.Handle("GET /asyncapi.json", doc)
 	srv := ch.serve(mux)
 	defer srv.Close()

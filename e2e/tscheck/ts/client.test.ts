@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
 import {
+  connectCb,
   connectWs,
   ConnectionError,
   WsError,
@@ -306,6 +307,26 @@ test("rooms with history: a push handed over already is dropped", guard, async (
     c.on("room.tick", (t) => seqs.push(t.seq));
     await c.call("test.twice"); // the pushes go out before the reply
     assert.deepEqual(seqs, [1, 2, 3, 4]);
+  } finally {
+    c.close();
+  }
+});
+
+test("rooms with history: a callback client takes broadcasts for pushes, not replies", guard, async () => {
+  const c = connectCb({ base, WebSocket });
+  try {
+    const pushes: unknown[] = [];
+    let all!: () => void;
+    const twenty = new Promise<void>((resolve) => (all = resolve));
+    c.on((body) => {
+      if (pushes.push(body) === 20) all();
+    });
+    for (let i = 1; i <= 20; i++) {
+      const reply = await c.call({ seq: i });
+      assert.deepEqual(reply, { seq: i });
+    }
+    await twenty; // a broadcast may come after the last reply
+    assert.deepEqual(pushes, Array.from({ length: 20 }, (_, i) => ({ seq: -(i + 1) })));
   } finally {
     c.close();
   }
