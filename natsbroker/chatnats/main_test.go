@@ -172,7 +172,7 @@ func TestResumeOnAnotherServer(t *testing.T) {
 	if last.Room != "lobby" || last.Epoch == "" || last.Offset == 0 || last.Body.Message != "first" {
 		t.Fatalf("Ana got %+v, want the first message with its position", last)
 	}
-	ana.CloseNow() // her server is gone
+	ana.CloseNow()   // her server is gone
 	const missed = 8 // within the burst of the demo's limit on /chat, with "first"
 	for i := range missed {
 		send(t, bo, "Bo", fmt.Sprint(i))
