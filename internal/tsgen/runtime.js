@@ -7,7 +7,11 @@
 export class WsError extends Error {
   constructor(reply) {
     const body = reply.body;
-    const list = body !== null && typeof body === "object" && Array.isArray(body.errorList) ? body.errorList : [];
+    // What a server sends is not trusted to have the shape it should:
+    // entries that are not objects are left out.
+    const list = body !== null && typeof body === "object" && Array.isArray(body.errorList)
+      ? body.errorList.filter((e) => e !== null && typeof e === "object" && !Array.isArray(e))
+      : [];
     super(errorText(reply.statusCode, reply.event, list));
     this.name = "WsError";
     this.statusCode = reply.statusCode;
@@ -574,7 +578,9 @@ export class CallbackClient {
  * options.base or of the page's own location, with http: and https:
  * turned into ws: and wss:. The address must be a path, such as "/chat":
  * one that names a host ("//host/ws", "wss://host/ws") throws a TypeError,
- * so that a client only ever dials another origin when given its URL.
+ * so that a client only ever dials another origin when given its URL. A
+ * parameter "." or "..", which would turn the path into another, throws a
+ * TypeError too.
  */
 export function channelURL(address, params, options = {}) {
   if (options.url) return String(options.url);
@@ -586,7 +592,11 @@ export function channelURL(address, params, options = {}) {
   const path = address.replace(/\{([^{}]+)\}/g, (_, name) => {
     const v = params != null && Object.hasOwn(params, name) ? params[name] : undefined;
     if (v === undefined || v === null) throw new TypeError("ws client: " + address + " needs the parameter " + name);
-    return encodeURIComponent(String(v));
+    const s = String(v);
+    // "." and ".." would be read as the path's own segments: "/rooms/.."
+    // is "/".
+    if (s === "." || s === "..") throw new TypeError("ws client: the parameter " + name + " cannot be " + JSON.stringify(s));
+    return encodeURIComponent(s);
   });
   const base = options.base ?? globalThis.location?.href;
   if (base === undefined) throw new TypeError("ws client: no page location here: pass options.url or options.base");
