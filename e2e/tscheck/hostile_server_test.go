@@ -21,6 +21,12 @@ var hostileReplies = map[string]string{
 	"streamNull":  `{"id":%q,"statusCode":400,"body":{"errorList":[null]}}`,
 	"protoBody":   `{"id":%q,"statusCode":200,"body":{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}}`,
 	"errorListIs": `{"id":%q,"statusCode":400,"body":{"errorList":{"length":1,"0":null}}}`,
+	// Objects that no conversion to a string or number takes: their
+	// toString is not a function.
+	"idObject":     `{"id":{"toString":1},"statusCode":200,"body":null}`,
+	"statusObject": `{"id":%q,"statusCode":{"toString":1},"body":"ok"}`,
+	"entryObjects": `{"id":%q,"event":{"toString":1},"statusCode":400,"body":{"errorList":[{"loc":[{"toString":1}],"msg":{"toString":1}}]}}`,
+	"streamObject": `{"id":%q,"statusCode":[{"toString":1}],"body":{"errorList":[{"msg":{"valueOf":1}}]}}`,
 }
 
 // hostileRunner calls the hostile server through the generated client:
@@ -37,8 +43,8 @@ const c = m.connectHostile({ x: "r" }, { base, WebSocket });
 for (const ev of ["__proto__", "constructor", "hasOwnProperty", "toString"]) c.on(ev, (b) => pushes.push(ev));
 const settle = (p) => p.then((v) => ({ ok: v }), (e) => ({ err: e?.name ?? String(e), msg: String(e?.message) }));
 const results = {};
-for (const name of ["nullEntry", "oddEntries", "protoBody", "errorListIs"]) results[name] = settle(c.call("x", name));
-results.streamNull = settle((async () => { for await (const _ of c.stream("x~watch", "streamNull")); return "done"; })());
+for (const name of ["nullEntry", "oddEntries", "protoBody", "errorListIs", "idObject", "statusObject", "entryObjects"]) results[name] = settle(c.call("x", name));
+for (const name of ["streamNull", "streamObject"]) results[name] = settle((async () => { for await (const _ of c.stream("x~watch", name)); return "done"; })());
 for (const k of Object.keys(results)) results[k] = await results[k];
 const dots = {};
 for (const v of ["..", ".", "a/..", "%2e%2e"]) {
@@ -119,13 +125,15 @@ func TestHostileServer(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("run.mjs printed %q: %v", out, err)
 	}
-	for name := range hostileReplies {
-		r := got.Results[name]
-		want := "WsError"
-		if name == "protoBody" {
-			want = ""
-		}
-		if r.Err != want {
+	// How each settles: a WsError when the status says so; a status that
+	// is not a number says nothing; the reply with an id that is not one
+	// never comes, and the connection's end fails the call.
+	wants := map[string]string{
+		"nullEntry": "WsError", "oddEntries": "WsError", "streamNull": "WsError", "protoBody": "", "errorListIs": "WsError",
+		"idObject": "ConnectionError", "statusObject": "", "entryObjects": "WsError", "streamObject": "",
+	}
+	for name, want := range wants {
+		if r, ok := got.Results[name]; !ok || r.Err != want {
 			t.Errorf("%s: settled with %+v, want error %q", name, r, want)
 		}
 	}
