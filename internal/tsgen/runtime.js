@@ -27,10 +27,18 @@ export class WsError extends Error {
 }
 
 function errorText(status, event, list) {
-  const head = (event ? event + ": " : "") + "status " + status;
+  const head = (event ? text(event) + ": " : "") + "status " + text(status);
   if (list.length === 0) return head;
-  return head + ": " + list.map((e) => (Array.isArray(e.loc) && e.loc.length ? e.loc.join(".") + ": " : "") + e.msg).join("; ");
+  return head + ": " + list.map((e) => (Array.isArray(e.loc) && e.loc.length ? e.loc.map(text).join(".") + ": " : "") + text(e.msg)).join("; ");
 }
+
+// text writes a value the server sent: an object as JSON, as one whose
+// toString is not a function would throw.
+const text = (v) => (v !== null && typeof v === "object" ? JSON.stringify(v) : String(v));
+
+// failed reports whether a reply's statusCode says it failed: an object
+// is compared with nothing, as converting one may throw.
+const failed = (msg) => typeof msg.statusCode !== "object" && msg.statusCode >= 400;
 
 /** ConnectionError fails what was under way when the connection ended. */
 export class ConnectionError extends Error {
@@ -175,7 +183,12 @@ class Transport {
     } catch {
       return;
     }
-    if (msg !== null && typeof msg === "object" && !Array.isArray(msg)) this.#on.message(msg);
+    if (msg === null || typeof msg !== "object" || Array.isArray(msg)) return;
+    try {
+      this.#on.message(msg);
+    } catch (err) {
+      report(err); // a message of a shape nothing expects: never the end of the process
+    }
   }
 
   #closed(s, code, reason) {
@@ -335,7 +348,7 @@ export class Stream {
         }
       },
       end: (reply) => {
-        if (this.#state === "open" && reply.statusCode >= 400) this.#error = new WsError(reply);
+        if (this.#state === "open" && failed(reply)) this.#error = new WsError(reply);
         this.#finish();
       },
       fail: (err) => {
@@ -434,7 +447,7 @@ export class Client {
     return new Promise((resolve, reject) => {
       const id = String(++this.#next);
       this.#pending.set(id, {
-        reply: (msg) => (msg.statusCode >= 400 ? reject(new WsError(msg)) : resolve(msg.body)),
+        reply: (msg) => (failed(msg) ? reject(new WsError(msg)) : resolve(msg.body)),
         fail: reject,
       });
       this.#send({ event, id, data }, id);
@@ -472,7 +485,7 @@ export class Client {
     if (msg.id === undefined) {
       if (!this.#rooms.take(msg)) return;
       const set = this.#listeners.get(msg.event);
-      if (!set || msg.statusCode >= 400) return;
+      if (!set || failed(msg)) return;
       for (const fn of [...set]) {
         try {
           fn(msg.body);
@@ -482,7 +495,7 @@ export class Client {
       }
       return;
     }
-    const id = String(msg.id);
+    const id = text(msg.id);
     const p = this.#pending.get(id);
     if (!p) return;
     if (msg.more === true) {
@@ -558,7 +571,7 @@ export class CallbackClient {
     return new Promise((resolve, reject) => {
       const settle = (msg) => {
         if (msg instanceof Error) reject(msg);
-        else if (msg.statusCode >= 400) reject(new WsError(msg));
+        else if (failed(msg)) reject(new WsError(msg));
         else resolve(msg.body);
       };
       this.#pending.push(settle);

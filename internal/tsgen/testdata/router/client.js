@@ -9,7 +9,11 @@
 export class WsError extends Error {
   constructor(reply) {
     const body = reply.body;
-    const list = body !== null && typeof body === "object" && Array.isArray(body.errorList) ? body.errorList : [];
+    // What a server sends is not trusted to have the shape it should:
+    // entries that are not objects are left out.
+    const list = body !== null && typeof body === "object" && Array.isArray(body.errorList)
+      ? body.errorList.filter((e) => e !== null && typeof e === "object" && !Array.isArray(e))
+      : [];
     super(errorText(reply.statusCode, reply.event, list));
     this.name = "WsError";
     this.statusCode = reply.statusCode;
@@ -25,10 +29,18 @@ export class WsError extends Error {
 }
 
 function errorText(status, event, list) {
-  const head = (event ? event + ": " : "") + "status " + status;
+  const head = (event ? text(event) + ": " : "") + "status " + text(status);
   if (list.length === 0) return head;
-  return head + ": " + list.map((e) => (Array.isArray(e.loc) && e.loc.length ? e.loc.join(".") + ": " : "") + e.msg).join("; ");
+  return head + ": " + list.map((e) => (Array.isArray(e.loc) && e.loc.length ? e.loc.map(text).join(".") + ": " : "") + text(e.msg)).join("; ");
 }
+
+// text writes a value the server sent: an object as JSON, as one whose
+// toString is not a function would throw.
+const text = (v) => (v !== null && typeof v === "object" ? JSON.stringify(v) : String(v));
+
+// failed reports whether a reply's statusCode says it failed: an object
+// is compared with nothing, as converting one may throw.
+const failed = (msg) => typeof msg.statusCode !== "object" && msg.statusCode >= 400;
 
 /** ConnectionError fails what was under way when the connection ended. */
 export class ConnectionError extends Error {
@@ -173,7 +185,12 @@ class Transport {
     } catch {
       return;
     }
-    if (msg !== null && typeof msg === "object" && !Array.isArray(msg)) this.#on.message(msg);
+    if (msg === null || typeof msg !== "object" || Array.isArray(msg)) return;
+    try {
+      this.#on.message(msg);
+    } catch (err) {
+      report(err); // a message of a shape nothing expects: never the end of the process
+    }
   }
 
   #closed(s, code, reason) {
@@ -333,7 +350,7 @@ export class Stream {
         }
       },
       end: (reply) => {
-        if (this.#state === "open" && reply.statusCode >= 400) this.#error = new WsError(reply);
+        if (this.#state === "open" && failed(reply)) this.#error = new WsError(reply);
         this.#finish();
       },
       fail: (err) => {
@@ -432,7 +449,7 @@ export class Client {
     return new Promise((resolve, reject) => {
       const id = String(++this.#next);
       this.#pending.set(id, {
-        reply: (msg) => (msg.statusCode >= 400 ? reject(new WsError(msg)) : resolve(msg.body)),
+        reply: (msg) => (failed(msg) ? reject(new WsError(msg)) : resolve(msg.body)),
         fail: reject,
       });
       this.#send({ event, id, data }, id);
@@ -470,7 +487,7 @@ export class Client {
     if (msg.id === undefined) {
       if (!this.#rooms.take(msg)) return;
       const set = this.#listeners.get(msg.event);
-      if (!set || msg.statusCode >= 400) return;
+      if (!set || failed(msg)) return;
       for (const fn of [...set]) {
         try {
           fn(msg.body);
@@ -480,7 +497,7 @@ export class Client {
       }
       return;
     }
-    const id = String(msg.id);
+    const id = text(msg.id);
     const p = this.#pending.get(id);
     if (!p) return;
     if (msg.more === true) {
@@ -556,7 +573,7 @@ export class CallbackClient {
     return new Promise((resolve, reject) => {
       const settle = (msg) => {
         if (msg instanceof Error) reject(msg);
-        else if (msg.statusCode >= 400) reject(new WsError(msg));
+        else if (failed(msg)) reject(new WsError(msg));
         else resolve(msg.body);
       };
       this.#pending.push(settle);
@@ -576,7 +593,9 @@ export class CallbackClient {
  * options.base or of the page's own location, with http: and https:
  * turned into ws: and wss:. The address must be a path, such as "/chat":
  * one that names a host ("//host/ws", "wss://host/ws") throws a TypeError,
- * so that a client only ever dials another origin when given its URL.
+ * so that a client only ever dials another origin when given its URL. A
+ * parameter "." or "..", which would turn the path into another, throws a
+ * TypeError too.
  */
 export function channelURL(address, params, options = {}) {
   if (options.url) return String(options.url);
@@ -588,7 +607,11 @@ export function channelURL(address, params, options = {}) {
   const path = address.replace(/\{([^{}]+)\}/g, (_, name) => {
     const v = params != null && Object.hasOwn(params, name) ? params[name] : undefined;
     if (v === undefined || v === null) throw new TypeError("ws client: " + address + " needs the parameter " + name);
-    return encodeURIComponent(String(v));
+    const s = String(v);
+    // "." and ".." would be read as the path's own segments: "/rooms/.."
+    // is "/".
+    if (s === "." || s === "..") throw new TypeError("ws client: the parameter " + name + " cannot be " + JSON.stringify(s));
+    return encodeURIComponent(s);
   });
   const base = options.base ?? globalThis.location?.href;
   if (base === undefined) throw new TypeError("ws client: no page location here: pass options.url or options.base");
