@@ -33,7 +33,7 @@ func TestDuplicateNames(t *testing.T) {
 	}
 	dts := string(files.DTS)
 	for _, want := range []string{
-		"export interface CEvents {\n  dup: {\n    data: string;\n    reply: string;\n  };\n}\n",
+		"export interface CEvents {\n  dup: {\n    data: string | undefined;\n    reply: string;\n  };\n}\n",
 		"export interface CPushes {\n  pushed: string;\n}\n",
 		"params: { x: string | number; y: string | number }",
 	} {
