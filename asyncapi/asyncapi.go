@@ -165,7 +165,11 @@ func channelAddress(pattern string) (string, error) {
 	if i := strings.IndexByte(p, '/'); i > 0 {
 		p = p[i:] // a host
 	}
-	if !strings.HasPrefix(p, "/") {
+	// A URL parser reads "//host/…" and "/\host/…" as naming a host, and
+	// drops tabs and newlines: such an address would send a client to
+	// another origin.
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") ||
+		strings.ContainsFunc(p, func(r rune) bool { return r == '\\' || r < 0x20 || r == 0x7f }) {
 		return "", fmt.Errorf("asyncapi: Document.Add needs a path such as /chat, not %q", pattern)
 	}
 	p = strings.ReplaceAll(p, "{$}", "")

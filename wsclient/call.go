@@ -72,6 +72,8 @@ func isEnvelope[T any]() bool {
 //     the reply to the oldest Send waiting (or, with none waiting, goes to
 //     [WithUnhandled]; an error envelope just before a 1008 close is also
 //     part of the connection's error, see [ErrConnectionLost]).
+//     Broadcasts of a room with history carry "room", "epoch" and
+//     "offset" and are told apart: they are pushes (see [On]).
 //   - A Send whose ctx is done returns ctx.Err() at once, but its place in
 //     the order stays: its reply is dropped when it comes.
 //

@@ -35,6 +35,9 @@ type Client struct {
 	pushq   chan push
 	closing atomic.Bool // Close has been called
 
+	pmu       sync.Mutex
+	positions map[string]position // of the rooms with history, by the last push handed over
+
 	mu      sync.Mutex
 	cn      *conn // the live connection; nil while there is none
 	started bool
@@ -51,12 +54,13 @@ type Client struct {
 func New(url string, opts ...Option) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{
-		url:      url,
-		o:        newOptions(opts),
-		ctx:      ctx,
-		cancel:   cancel,
-		handlers: make(map[string]func(context.Context, []byte) error),
-		done:     make(chan struct{}),
+		url:       url,
+		o:         newOptions(opts),
+		ctx:       ctx,
+		cancel:    cancel,
+		handlers:  make(map[string]func(context.Context, []byte) error),
+		positions: make(map[string]position),
+		done:      make(chan struct{}),
 	}
 	c.pushq = make(chan push, c.o.buffer)
 	return c
@@ -120,9 +124,11 @@ func (c *Client) Connect(ctx context.Context) error {
 	return nil
 }
 
-// dial makes one handshake.
+// dial makes one handshake, with the resume parameter of the rooms with
+// history the client has had pushes of.
 func (c *Client) dial(ctx context.Context) (*conn, error) {
-	ws, resp, err := websocket.Dial(ctx, c.url, &websocket.DialOptions{
+	u, asked := c.dialURL()
+	ws, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{
 		HTTPHeader: c.o.header,
 		HTTPClient: c.o.httpClient,
 	})
@@ -133,7 +139,7 @@ func (c *Client) dial(ctx context.Context) (*conn, error) {
 		return nil, err
 	}
 	ws.SetReadLimit(c.o.readLimit)
-	return newConn(c, ws), nil
+	return newConn(c, ws, asked), nil
 }
 
 // install makes cn the live connection; it reports false when the client

@@ -39,10 +39,14 @@ type conn struct {
 	ptimer   *time.Timer
 	pmu      sync.Mutex
 	stopped  bool // no more pings
+
+	// Of the reader only:
+	asked  map[string]bool // rooms resumed that have not had their first push
+	behind bool            // a push of a room with history did not fit in the buffer
 }
 
-func newConn(c *Client, wc *websocket.Conn) *conn {
-	cn := &conn{c: c, ws: wc, calls: make(map[uint64]*pending)}
+func newConn(c *Client, wc *websocket.Conn, asked map[string]bool) *conn {
+	cn := &conn{c: c, ws: wc, calls: make(map[uint64]*pending), asked: asked}
 	cn.enc = json.NewEncoder(&cn.wbuf)
 	if d := c.o.writeTimeout; d > 0 {
 		cn.wtimer = time.AfterFunc(time.Hour, cn.writeTimedOut)
@@ -226,6 +230,9 @@ type frame struct {
 	Status json.RawMessage `json:"statusCode"`
 	Body   json.RawMessage `json:"body"`
 	More   bool            `json:"more"`
+	Room   json.RawMessage `json:"room"`
+	Epoch  json.RawMessage `json:"epoch"`
+	Offset json.RawMessage `json:"offset"`
 }
 
 // read reads frames until the connection ends, then fails what waits on
@@ -278,11 +285,35 @@ func (cn *conn) end(cause error) error {
 // unhandled function.
 func (cn *conn) handle(f *frame, data []byte) {
 	f.ID, f.Event, f.Status, f.Body, f.More = f.ID[:0], f.Event[:0], f.Status[:0], f.Body[:0], false
+	f.Room, f.Epoch, f.Offset = f.Room[:0], f.Epoch[:0], f.Offset[:0]
 	if data = bytes.TrimSpace(data); len(data) == 0 || data[0] != '{' || json.Unmarshal(data, f) != nil {
-		cn.c.unhandled(Message{Body: bytes.Clone(data)})
+		cn.c.unhandled(Message{Body: bytes.Clone(data)}, nil)
 		return
 	}
 	status, hasStatus := parseStatus(f.Status)
+	if len(f.ID) == 0 && len(f.Room) > 0 {
+		switch hist := historyOf(f); {
+		case hasStatus && isRecover(f.Event):
+			if !cn.behind && !cn.recoverPush(f, status) {
+				cn.fallBehind("")
+			}
+			return
+		case hist != nil:
+			event := ""
+			if len(f.Event) > 0 {
+				var ok bool
+				if event, ok = eventName(f.Event); !ok {
+					break
+				}
+			}
+			body := f.Body
+			if !hasStatus {
+				body = data
+			}
+			cn.historyPush(event, status, body, hist)
+			return
+		}
+	}
 	switch {
 	case len(f.ID) > 0:
 		id, ok := parseID(f.ID)
@@ -294,15 +325,15 @@ func (cn *conn) handle(f *frame, data []byte) {
 	case len(f.Event) > 0:
 		event, ok := eventName(f.Event)
 		if !ok {
-			cn.c.unhandled(Message{Body: bytes.Clone(data)})
+			cn.c.unhandled(Message{Body: bytes.Clone(data)}, nil)
 			return
 		}
 		if !hasStatus {
 			// Not an envelope: the whole frame is the message.
-			cn.c.push(event, 0, data)
+			cn.c.push(event, 0, data, nil)
 			return
 		}
-		cn.c.push(event, status, f.Body)
+		cn.c.push(event, status, f.Body, nil)
 	case hasStatus:
 		cn.mu.Lock()
 		var p *pending
@@ -315,12 +346,12 @@ func (cn *conn) handle(f *frame, data []byte) {
 		}
 		cn.mu.Unlock()
 		if p == nil {
-			cn.c.unhandled(Message{Status: status, Body: bytes.Clone(f.Body)})
+			cn.c.unhandled(Message{Status: status, Body: bytes.Clone(f.Body)}, nil)
 			return
 		}
 		p.finish(status, f.Body, data)
 	default:
-		cn.c.unhandled(Message{Body: bytes.Clone(data)})
+		cn.c.unhandled(Message{Body: bytes.Clone(data)}, nil)
 	}
 }
 

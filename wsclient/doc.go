@@ -33,6 +33,32 @@
 // endpoint replies in order and without ids: [Send] matches its replies by
 // order.
 //
+// # Rooms with history
+//
+// The pushes of a room whose history the server keeps (hub.WithHistory)
+// carry the room's epoch and the push's offset. The client keeps, for
+// each room, the position of the last push it handed to its handlers, and
+// sends them in the resume parameter of every reconnect: the server then
+// replays what the client missed, once and in order, or says it cannot.
+// [WithOnRecover] tells the application which:
+//
+//	c, err := wsclient.Dial(ctx, url,
+//		wsclient.WithReconnect(0, 0),
+//		wsclient.WithOnConnect(func(ctx context.Context, c *wsclient.Client) error {
+//			_, err := wsclient.Call[Joined](ctx, c, "chat.join", JoinRequest{Room: "lobby"})
+//			return err
+//		}),
+//		wsclient.WithOnRecover(func(ctx context.Context, r wsclient.Recovery) {
+//			if !r.Recovered {
+//				reload(r.Room) // the history no longer reaches back: messages were lost
+//			}
+//		}))
+//
+// A push the client handed over already (offset at or before the room's
+// position, same epoch) is dropped, whoever sent it twice; a push of such a
+// room that does not fit in the push buffer drops the connection rather
+// than leave a gap ([ErrPushOverflow]).
+//
 // # Defaults
 //
 // Every default can be changed with an [Option]:

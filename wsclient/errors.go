@@ -28,6 +28,12 @@ var (
 	// ErrStreamOverflow: a stream's loop fell more than [WithBuffer]
 	// items behind; the stream was cancelled.
 	ErrStreamOverflow = errors.New("wsclient: stream items not consumed in time")
+	// ErrPushOverflow: a push of a room with history found the push
+	// buffer full ([WithBuffer]); rather than lose it, the client dropped
+	// the connection. With [WithReconnect] it reconnects and resumes after
+	// the last push its handlers were given; without, it ends with an
+	// error wrapping ErrConnectionLost and ErrPushOverflow.
+	ErrPushOverflow = errors.New("wsclient: pushes of a room with history not consumed in time")
 )
 
 // HandshakeError is returned by [Dial] (and ends a reconnecting client)

@@ -57,3 +57,30 @@ func Example() {
 	// item 1 <nil>
 	// item 2 <nil>
 }
+
+// A client of rooms with history: it joins its room on every connection,
+// resumes by itself, and reloads the room when the server could not send
+// everything it missed.
+func ExampleWithOnRecover() {
+	type JoinRequest struct {
+		Room string `json:"room"`
+	}
+	reload := func(ctx context.Context, room string) { /* read the room's state again */ }
+	ctx := context.Background()
+
+	c, err := wsclient.Dial(ctx, "ws://localhost:8080/ws",
+		wsclient.WithReconnect(0, 0),
+		wsclient.WithOnConnect(func(ctx context.Context, c *wsclient.Client) error {
+			_, err := wsclient.Call[bool](ctx, c, "room.join", JoinRequest{Room: "lobby"})
+			return err
+		}),
+		wsclient.WithOnRecover(func(ctx context.Context, r wsclient.Recovery) {
+			if !r.Recovered {
+				reload(ctx, r.Room) // messages were lost: read the room's state again
+			}
+		}))
+	if err != nil {
+		return
+	}
+	defer c.Close()
+}

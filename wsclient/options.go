@@ -24,6 +24,7 @@ type options struct {
 	maxDelay     time.Duration
 	onConnect    func(context.Context, *Client) error
 	unhandled    func(context.Context, Message)
+	onRecover    func(context.Context, Recovery)
 }
 
 const (
@@ -160,4 +161,15 @@ func WithOnConnect(fn func(ctx context.Context, c *Client) error) Option {
 // fn. fn runs as push handlers do (see [On]). The default drops them.
 func WithUnhandled(fn func(ctx context.Context, m Message)) Option {
 	return func(o *options) { o.unhandled = fn }
+}
+
+// WithOnRecover gives fn what the server says of each room with history
+// the client resumes when it reconnects (a $recover push): whether it
+// recovered, and so whether the application must reload the room's state
+// (see [Recovery]). fn runs as push handlers do (see [On]), before the
+// messages it announces. The default ignores it: the client still keeps
+// its positions and drops nothing twice, but an application that keeps a
+// room's state should reload it when Recovered is false.
+func WithOnRecover(fn func(ctx context.Context, r Recovery)) Option {
+	return func(o *options) { o.onRecover = fn }
 }

@@ -22,8 +22,8 @@ import (
 var screenshot = flag.String("screenshot", filepath.Join(os.TempDir(), "cafeto-chat-e2e.png"),
 	"where TestChat saves a screenshot of the chat page")
 
-// chatBin is the chat example, built once by TestMain.
-var chatBin string
+// chatBin and chatnatsBin are the chat examples, built once by TestMain.
+var chatBin, chatnatsBin string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -36,6 +36,13 @@ func TestMain(m *testing.M) {
 	build := exec.Command("go", "build", "-o", chatBin, "github.com/cafeto-go/ws/examples/chat")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building the chat example: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	chatnatsBin = filepath.Join(dir, "chatnats")
+	build = exec.Command("go", "build", "-o", chatnatsBin, ".")
+	build.Dir = filepath.Join("..", "..", "natsbroker", "chatnats") // in the natsbroker module
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building the chatnats example: %v\n%s", err, out)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -194,7 +201,8 @@ func TestRoomStream(t *testing.T) {
 
 // TestReconnect: the server stops (SIGTERM: its clients get 1001) and
 // starts again on the same address; the pages say so, reconnect by
-// themselves, join again under their names and chat again.
+// themselves, show that messages may have been missed (the history was in
+// the server's memory), join again under their names and chat again.
 func TestReconnect(t *testing.T) {
 	browser := chrome.NewBrowser(t, 960, 720)
 	srv := startServer(t, "127.0.0.1:0")
@@ -212,6 +220,11 @@ func TestReconnect(t *testing.T) {
 	}
 
 	startServer(t, srv.addr) // on the same address; its cleanup stops it
+	// Its history was in memory: the room's epoch changed, Ana's resume
+	// gets a 410, and her page says messages may be missing. Ben has been
+	// pushed nothing (he only sent), so he has nothing to resume.
+	run(t, ana, chrome.WaitFor(`!document.getElementById("notice").hidden &&
+		document.getElementById("notice").textContent.startsWith(%s)`, "Reconnected, but the server could not send every message"))
 	run(t, ana, waitJoined("Ana"), say("After"))
 	run(t, ben, waitJoined("Ben"), say("After too"))
 	run(t, ana, seeFromOthers("After too"), say("We are back."),
@@ -307,7 +320,14 @@ type server struct {
 // listens.
 func startServer(t *testing.T, addr string) *server {
 	t.Helper()
-	s := &server{done: make(chan error, 1), cmd: exec.Command(chatBin, "-addr", addr)}
+	return startProcess(t, chatBin, "-addr", addr)
+}
+
+// startProcess runs bin, a chat server, with args and waits until it
+// listens.
+func startProcess(t *testing.T, bin string, args ...string) *server {
+	t.Helper()
+	s := &server{done: make(chan error, 1), cmd: exec.Command(bin, args...)}
 	pr, pw := io.Pipe()
 	s.cmd.Stderr = pw
 	if err := s.cmd.Start(); err != nil {

@@ -4,18 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cafeto-go/ws"
 	"github.com/cafeto-go/ws/asyncapi"
+	"github.com/cafeto-go/ws/hub"
 )
 
 type SendRequest struct {
@@ -47,8 +50,69 @@ type Stats struct {
 	Cancelled   int64 `json:"cancelled"` // streams ended by a $cancel
 }
 
+// Tick is a message of a room with history.
+type Tick struct {
+	Seq int `json:"seq"`
+}
+
+type RoomRequest struct {
+	Room string `json:"room" validate:"required"`
+}
+
+// PublishRequest broadcasts the ticks From to To to Room: in the
+// background, or before the reply when Wait.
+type PublishRequest struct {
+	Room string `json:"room" validate:"required"`
+	From int    `json:"from"`
+	To   int    `json:"to"`
+	Wait bool   `json:"wait"`
+}
+
 type chat struct {
 	connections, cancelled atomic.Int64
+
+	// Rooms with history ("lobby", and "small" which keeps 5 messages),
+	// and the server's sockets, which test.cut drops as a network would.
+	h       *hub.Hub
+	mu      sync.Mutex
+	sockets []net.Conn
+	publish sync.WaitGroup
+}
+
+// listener records the sockets ln accepts in ch.
+type listener struct {
+	net.Listener
+	ch *chat
+}
+
+func (l listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.ch.mu.Lock()
+		l.ch.sockets = append(l.ch.sockets, c)
+		l.ch.mu.Unlock()
+	}
+	return c, err
+}
+
+// serve serves h on a test server whose sockets test.cut can drop.
+func (ch *chat) serve(h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener = listener{srv.Listener, ch}
+	srv.Start()
+	return srv
+}
+
+func (ch *chat) broadcast(room string, from, to int) error {
+	for seq := from; seq <= to; seq++ {
+		if err := ch.h.Broadcast(context.Background(), room, ws.Push("room.tick", Tick{Seq: seq})); err != nil {
+			return err
+		}
+		if seq%20 == 0 {
+			time.Sleep(time.Millisecond) // let the client drop in the middle
+		}
+	}
+	return nil
 }
 
 // router is the server the Node test drives.
@@ -93,6 +157,48 @@ func (ch *chat) router() *ws.Router {
 	ws.On(r, "test.stats", func(ctx context.Context, in struct{}) (Stats, error) {
 		return Stats{Connections: ch.connections.Load(), Cancelled: ch.cancelled.Load()}, nil
 	})
+	ws.Emits[Tick](r, "room.tick")
+	ws.On(r, "room.join", func(ctx context.Context, in RoomRequest) (bool, error) {
+		conn := ws.ConnFromContext(ctx)
+		if err := ch.h.Join(conn, in.Room); err != nil {
+			return false, err
+		}
+		return ch.h.Recovered(conn, in.Room), nil
+	})
+	ws.On(r, "room.publish", func(ctx context.Context, in PublishRequest) (struct{}, error) {
+		if in.Wait {
+			return struct{}{}, ch.broadcast(in.Room, in.From, in.To)
+		}
+		ch.publish.Go(func() { ch.broadcast(in.Room, in.From, in.To) })
+		return struct{}{}, nil
+	})
+	ws.On(r, "test.twice", func(ctx context.Context, in struct{}) (struct{}, error) {
+		// Pushes of a room with history, some of them twice, as a
+		// misbehaving server or broker might send them: the client hands
+		// over ticks 1 to 4, once each.
+		conn := ws.ConnFromContext(ctx)
+		for _, p := range []struct {
+			seq    int
+			epoch  string
+			offset int
+		}{{1, "e1", 1}, {2, "e1", 3}, {-1, "e1", 1}, {-2, "e1", 3}, {3, "e1", 4}, {4, "e2", 1}, {-4, "e2", 1}} {
+			frame := fmt.Sprintf(`{"event":"room.tick","statusCode":200,"body":{"seq":%d},"room":"twice","epoch":%q,"offset":%d}`, p.seq, p.epoch, p.offset)
+			if err := conn.SendText(ctx, []byte(frame)); err != nil {
+				return struct{}{}, err
+			}
+		}
+		return struct{}{}, nil
+	})
+	ws.On(r, "test.cut", func(ctx context.Context, in struct{}) (struct{}, error) {
+		ch.mu.Lock()
+		sockets := ch.sockets
+		ch.sockets = nil
+		ch.mu.Unlock()
+		for _, c := range sockets {
+			c.Close()
+		}
+		return struct{}{}, nil
+	})
 	ws.On(r, "test.drop", func(ctx context.Context, in struct{}) (struct{}, error) {
 		ws.ConnFromContext(ctx).Close(4000, "dropped")
 		return struct{}{}, nil
@@ -101,7 +207,22 @@ func (ch *chat) router() *ws.Router {
 		ch.connections.Add(1)
 		return nil
 	})
+	r.OnDisconnect(func(ctx context.Context, conn *ws.Conn, err error) { ch.h.LeaveAll(conn) })
 	return r
+}
+
+// callback is a Callback endpoint in the room "cbroom", which keeps
+// history: each request is broadcast to the room as ws.Ok(-seq), the
+// sender too, and replied to with 201 and seq; the broadcasts must not be
+// taken for replies.
+func (ch *chat) callback() http.Handler {
+	return ws.Callback(
+		func(ctx context.Context, conn *ws.Conn) error { return ch.h.Join(conn, "cbroom") },
+		func(ctx context.Context, in Tick) (ws.StatusEnvelope[Tick], error) {
+			err := ch.h.Broadcast(ctx, "cbroom", ws.Ok(Tick{Seq: -in.Seq}))
+			return ws.Created(in), err
+		},
+		func(ctx context.Context, conn *ws.Conn, err error) { ch.h.LeaveAll(conn) })
 }
 
 // TestGeneratedClient generates the client of the router's document with
@@ -112,14 +233,23 @@ func TestGeneratedClient(t *testing.T) {
 	npm := tool(t, "npm")
 	modules := installModules(t, npm)
 
-	var ch chat
+	ch := chat{h: hub.New(
+		hub.WithHistory("lobby", hub.History{Size: 10000, TTL: time.Hour}),
+		hub.WithHistory("small", hub.History{Size: 5, TTL: time.Hour}),
+		hub.WithHistory("cbroom", hub.History{Size: 100, TTL: time.Hour}),
+		hub.WithQueueSize(10000))}
+	defer ch.h.Close()
+	defer ch.publish.Wait()
 	r := ch.router()
 	doc := asyncapi.New(asyncapi.Info{Title: "Chat", Version: "1.0.0"})
+	cb := ch.callback()
 	doc.Add("/ws", r)
+	doc.Add("/cb", cb)
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", r)
+	mux.Handle("GET /cb", cb)
 	mux.Handle("GET /asyncapi.json", doc)
-	srv := httptest.NewServer(mux)
+	srv := ch.serve(mux)
 	defer srv.Close()
 
 	dir := t.TempDir()

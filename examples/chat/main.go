@@ -22,7 +22,9 @@
 // wsgen-ts: go generate ./examples/chat/chatapp. An invalid
 // message gets a 400 errorList. On SIGINT or SIGTERM the server closes
 // every connection with 1001 (going away), and the page reconnects when it
-// is back.
+// is back, naming the last message it got (resume): a connection lost and
+// found again on the same server misses nothing; after a restart, the
+// history kept in memory is gone, and the page says so (docs/demo.md).
 //
 // The server answers requests for localhost, 127.0.0.1 and [::1] only, a
 // guard against DNS rebinding; -hosts names the others it may be reached
@@ -56,7 +58,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if err := chatapp.Serve(ctx, *addr, chatapp.SplitHosts(*hosts), hub.New(hub.WithLogger(slog.Default()))); err != nil {
+	h := hub.New(hub.WithLogger(slog.Default()), chatapp.KeepHistory)
+	if err := chatapp.Serve(ctx, *addr, chatapp.SplitHosts(*hosts), h); err != nil {
 		log.Fatal(err)
 	}
 }

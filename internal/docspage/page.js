@@ -27,16 +27,20 @@ function h(tag, attrs = {}, ...children) {
 
 const escapeHTML = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
-// highlight colours a JSON text.
+// highlight colours a JSON text: its tokens are found in the text itself,
+// then each piece is escaped, so that no token is matched inside an
+// escape ("&#39;" holds a number).
 function highlight(text) {
-  return escapeHTML(text).replace(
-    /("(?:\\u[a-fA-F0-9]{4}|\\[^u]|[^\\"])*"(\s*:)?|\b(?:true|false|null)\b|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g,
-    (m, str, colon) => {
-      if (str) return colon ? `<span class="k">${str}</span>` : `<span class="s">${str}</span>`;
-      if (/^[tfn]/.test(m)) return `<span class="l">${m}</span>`;
-      return `<span class="n">${m}</span>`;
-    },
-  );
+  const token = /("(?:\\u[a-fA-F0-9]{4}|\\[^u]|[^\\"])*"(\s*:)?|\b(?:true|false|null)\b|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
+  let out = "";
+  let last = 0;
+  for (const m of text.matchAll(token)) {
+    const [tok, str, colon] = m;
+    const cls = str ? (colon ? "k" : "s") : /^[tfn]/.test(tok) ? "l" : "n";
+    out += escapeHTML(text.slice(last, m.index)) + `<span class="${cls}">${escapeHTML(tok)}</span>`;
+    last = m.index + tok.length;
+  }
+  return out + escapeHTML(text.slice(last));
 }
 
 const code = (value) => h("pre", { class: "code", html: highlight(JSON.stringify(value, null, 2) ?? "") });

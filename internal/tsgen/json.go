@@ -51,7 +51,7 @@ func (o *object) list(key string) []any {
 func parse(data []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	v, err := parseValue(dec)
+	v, err := parseValue(dec, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -61,10 +61,18 @@ func parse(data []byte) (any, error) {
 	return v, nil
 }
 
-func parseValue(dec *json.Decoder) (any, error) {
+// maxNesting bounds how deep a document nests: a document of Go types
+// nests a few levels per struct, and one from another server must not
+// take the parser's stack.
+const maxNesting = 256
+
+func parseValue(dec *json.Decoder, depth int) (any, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, err
+	}
+	if (tok == json.Delim('{') || tok == json.Delim('[')) && depth >= maxNesting {
+		return nil, fmt.Errorf("nested deeper than %d", maxNesting)
 	}
 	switch tok {
 	case json.Delim('{'):
@@ -75,7 +83,7 @@ func parseValue(dec *json.Decoder) (any, error) {
 				return nil, err
 			}
 			key := k.(string)
-			v, err := parseValue(dec)
+			v, err := parseValue(dec, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -89,7 +97,7 @@ func parseValue(dec *json.Decoder) (any, error) {
 	case json.Delim('['):
 		list := []any{}
 		for dec.More() {
-			v, err := parseValue(dec)
+			v, err := parseValue(dec, depth+1)
 			if err != nil {
 				return nil, err
 			}

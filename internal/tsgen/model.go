@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -99,7 +100,9 @@ func read(data []byte) (*document, error) {
 					"#/channels/"+pointerEscape(id)+"/address", ch.address)
 			}
 			for _, m := range parameter.FindAllStringSubmatch(ch.address, -1) {
-				ch.params = append(ch.params, m[1])
+				if !slices.Contains(ch.params, m[1]) { // declared once: the value fills in both
+					ch.params = append(ch.params, m[1])
+				}
 			}
 			byObject[c] = ch
 			d.channels = append(d.channels, ch)
@@ -181,7 +184,9 @@ func (d *document) operation(ch *channel, op *object) error {
 	case "send":
 		if isEvent {
 			ch.kind = router
-			ch.pushes = append(ch.pushes, &push{name: name, summary: summaries[0], body: props.get("body")})
+			if !slices.ContainsFunc(ch.pushes, func(p *push) bool { return p.name == name }) { // the first is declared
+				ch.pushes = append(ch.pushes, &push{name: name, summary: summaries[0], body: props.get("body")})
+			}
 		}
 		return nil
 	case "receive":
@@ -200,8 +205,8 @@ func (d *document) operation(ch *channel, op *object) error {
 		return nil
 	}
 	ch.kind = router
-	if name == "$cancel" {
-		return nil
+	if name == "$cancel" || slices.ContainsFunc(ch.events, func(e *event) bool { return e.name == name }) {
+		return nil // the first operation of an event is declared
 	}
 	ev := &event{name: name, summary: summaries[0], data: props.get("data"), dataOptional: !required(p, "data")}
 	for _, r := range rmsgs {

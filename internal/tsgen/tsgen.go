@@ -46,27 +46,35 @@ type Files struct {
 
 // Generate returns the client of the AsyncAPI document doc. It fails when
 // doc is not an AsyncAPI 3 document in JSON, its references lead nowhere,
-// or a channel's address is not a path ("//host/ws", "wss://host/ws").
+// a channel's address is not a path ("//host/ws", "wss://host/ws"), or it
+// nests deeper than a document of Go types does (256 levels of JSON, 64
+// of types) or its references, followed inline, multiply its types
+// beyond its size.
 func Generate(doc []byte) (*Files, error) {
 	d, err := read(doc)
 	if err != nil {
 		return nil, fmt.Errorf("tsgen: %w", err)
 	}
-	g := &generator{doc: d, n: newNamer()}
-	return g.generate(), nil
+	g := &generator{doc: d, n: newNamer(), maxSteps: 4*len(doc) + 1<<12}
+	files := g.generate()
+	if g.c.err != nil {
+		return nil, fmt.Errorf("tsgen: %w", g.c.err)
+	}
+	return files, nil
 }
 
 type generator struct {
-	doc *document
-	n   *namer
-	c   *converter
+	doc      *document
+	n        *namer
+	c        *converter
+	maxSteps int // see converter
 }
 
 // names the runtime exports, and the global names it relies on: a type
 // of the document named the same gets a number after its name.
 var reserved = []string{
 	"ErrorDetail", "WsError", "ConnectionError", "WebSocketLike", "WebSocketConstructor", "ReconnectOptions",
-	"ClientOptions", "ConnectionState", "EventSpec", "StreamSpec", "DataArg", "Stream", "Client", "CallbackClient",
+	"ClientOptions", "Recovery", "ConnectionState", "EventSpec", "StreamSpec", "DataArg", "Stream", "Client", "CallbackClient",
 	"channelURL",
 	"Error", "Promise", "Record", "AsyncIterable", "IteratorResult", "Symbol", "URL", "WebSocket", "TextDecoder",
 	"Array", "Object", "String", "Number", "Boolean", "Math", "JSON", "Map", "Set", "TypeError", "globalThis",
@@ -172,7 +180,7 @@ func (g *generator) channelNames(ch *channel) channelNames {
 
 func (g *generator) generate() *Files {
 	d := g.doc
-	g.c = &converter{root: d.root, names: map[string]string{}}
+	g.c = &converter{root: d.root, names: map[string]string{}, maxSteps: g.maxSteps}
 	var keys []string
 	if d.schemas != nil {
 		keys = d.schemas.keys

@@ -2,6 +2,7 @@ package tsgen
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -50,12 +51,36 @@ type converter struct {
 	root  *object
 	names map[string]string // a schema's $ref → its type's name
 	depth int               // of references followed inline
+
+	// A document's schemas are converted in steps (a schema, a
+	// reference followed) proportional to its size; references followed
+	// inline could multiply them, or nest types deeper than any Go type.
+	steps, maxSteps int
+	nest            int   // of the schema being converted
+	err             error // the first limit passed; then every type is unknown
 }
+
+// maxTypeNesting bounds how deep a type nests: rendering one costs the
+// square of its depth.
+const maxTypeNesting = 64
 
 // convert returns the type of the values schema s matches (draft 07, as
 // internal/jsonschema writes it). Keywords that only constrain values
 // (lengths, bounds, patterns, not) leave the type as it is.
 func (c *converter) convert(s any) tsType {
+	if c.err != nil {
+		return tsUnknown
+	}
+	if c.steps++; c.steps > c.maxSteps {
+		c.err = fmt.Errorf("the schemas expand to more than %d types: references followed inline multiply them", c.maxSteps)
+		return tsUnknown
+	}
+	if c.nest >= maxTypeNesting {
+		c.err = fmt.Errorf("a type is nested deeper than %d", maxTypeNesting)
+		return tsUnknown
+	}
+	c.nest++
+	defer func() { c.nest-- }()
 	switch s := s.(type) {
 	case bool:
 		if s {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -27,18 +28,43 @@ func chatServer(t *testing.T, natsURL string) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	b := natsbroker.New(nc)
+	b, err := natsbroker.NewJetStream(t.Context(), nc, natsbroker.Stream{MaxPerRoom: 1000, MaxAge: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { b.Close() })
-	h := hub.New(hub.WithBroker(b))
+	h := hub.New(hub.WithBroker(b), chatapp.KeepHistory)
 	t.Cleanup(func() { h.Close() })
 	srv := httptest.NewServer(chatapp.NewMux(new(ws.Group), h))
 	t.Cleanup(srv.Close)
 	return srv
 }
 
+type message struct {
+	Event      string `json:"event"`
+	Room       string `json:"room"`
+	Epoch      string `json:"epoch"`
+	Offset     uint64 `json:"offset"`
+	StatusCode int    `json:"statusCode"`
+	Body       struct {
+		Message string `json:"message"`
+		User    string `json:"user"`
+	} `json:"body"`
+}
+
 func dial(t *testing.T, srv *httptest.Server) *websocket.Conn {
 	t.Helper()
-	c, _, err := websocket.Dial(t.Context(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/chat", nil)
+	return dialResume(t, srv, "")
+}
+
+// dialResume dials /chat with resume as the resume parameter.
+func dialResume(t *testing.T, srv *httptest.Server, resume string) *websocket.Conn {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(srv.URL, "http") + "/chat"
+	if resume != "" {
+		u += "?resume=" + url.QueryEscape(resume)
+	}
+	c, _, err := websocket.Dial(t.Context(), u, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,21 +79,23 @@ func send(t *testing.T, c *websocket.Conn, user, text string) {
 	}
 }
 
-func read(t *testing.T, c *websocket.Conn) ws.StatusEnvelope[chatapp.ChatMessage] {
+func read(t *testing.T, c *websocket.Conn) message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	var m ws.StatusEnvelope[chatapp.ChatMessage]
+	var m message
 	if err := wsjson.Read(ctx, c, &m); err != nil {
 		t.Fatal(err)
 	}
 	return m
 }
 
-// Two chat servers on one NATS server share the room: a message sent to
-// one reaches the clients of the other, exactly once and in order.
+// Two chat servers on one NATS server with JetStream share the room: a
+// message sent to one reaches the clients of the other, exactly once and
+// in order.
 func TestRoomsSharedOverNATS(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true,
+		JetStream: true, StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,12 +143,70 @@ func TestRoomsSharedOverNATS(t *testing.T) {
 	}
 }
 
+// A client that loses its server resumes on the other one: it names the
+// last message it got, and gets the $recover, then every message sent
+// meanwhile, once and in order, from the room's history in JetStream.
+func TestResumeOnAnotherServer(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true,
+		JetStream: true, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS server not ready")
+	}
+	a, b := chatServer(t, ns.ClientURL()), chatServer(t, ns.ClientURL())
+	acc := ns.GlobalAccount()
+	before := acc.TotalSubs()
+	ana, bo := dial(t, a), dial(t, b)
+	for acc.TotalSubs() < before+2 { // both servers follow the room
+		time.Sleep(time.Millisecond)
+	}
+	send(t, bo, "Bo", "first")
+	if r := read(t, bo); r.StatusCode != 200 {
+		t.Fatalf("Bo's post: %+v", r)
+	}
+	last := read(t, ana)
+	if last.Room != "lobby" || last.Epoch == "" || last.Offset == 0 || last.Body.Message != "first" {
+		t.Fatalf("Ana got %+v, want the first message with its position", last)
+	}
+	ana.CloseNow()   // her server is gone
+	const missed = 8 // within the burst of the demo's limit on /chat, with "first"
+	for i := range missed {
+		send(t, bo, "Bo", fmt.Sprint(i))
+		read(t, bo)
+	}
+	ana = dialResume(t, b, fmt.Sprintf(`{"lobby":{"epoch":%q,"offset":%d}}`, last.Epoch, last.Offset))
+	var rec struct {
+		Event      string `json:"event"`
+		StatusCode int    `json:"statusCode"`
+		Body       struct {
+			Replayed int `json:"replayed"`
+		} `json:"body"`
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := wsjson.Read(ctx, ana, &rec); err != nil || rec.Event != "$recover" || rec.StatusCode != 200 || rec.Body.Replayed != missed {
+		t.Fatalf("first frame %+v, %v; want $recover 200 with %d replayed", rec, err, missed)
+	}
+	for i := range missed {
+		m := read(t, ana)
+		if m.Body.Message != fmt.Sprint(i) || m.Epoch != last.Epoch || m.Offset <= last.Offset {
+			t.Fatalf("replayed %+v after %d, want message %d", m, last.Offset, i)
+		}
+		last = m
+	}
+}
+
 // A client flooding /chat on one server posts 10 messages (the limit's
 // burst, and 2 more a second), and the other server's clients get those;
 // the flooder is closed with 1008. The rate limits of examples/chat hold on
 // every server.
 func TestFloodLimitedAcrossNATS(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true,
+		JetStream: true, StoreDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

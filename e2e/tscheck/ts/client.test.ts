@@ -5,11 +5,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
 import {
+  connectCb,
   connectWs,
   ConnectionError,
   WsError,
   type ChatMessage,
   type ClientOptions,
+  type Recovery,
   type WsClient,
 } from "./gen/client.js";
 
@@ -212,6 +214,124 @@ test("without reconnect, a lost connection is the end", guard, async () => {
   assert.ok((await failure(c.opened())) instanceof ConnectionError);
 });
 
+test("rooms with history: dropped mid-stream, the client resumes, every tick once and in order", guard, async () => {
+  const total = 2000;
+  const seqs: number[] = [];
+  const recoveries: Recovery[] = [];
+  let waiting: { seq: number; resolve: () => void } | null = null;
+  const tick = (seq: number) =>
+    new Promise<void>((resolve) => {
+      if (seqs.length > 0 && seqs[seqs.length - 1] >= seq) resolve();
+      else waiting = { seq, resolve };
+    });
+  const c = open({
+    reconnect: { initialDelay: 1, maxDelay: 20 },
+    onOpen: async (client) => {
+      await client.call("room.join", { room: "lobby" });
+    },
+    onRecover: (r) => recoveries.push(r),
+  });
+  c.on("room.tick", (t) => {
+    seqs.push(t.seq);
+    if (waiting && t.seq >= waiting.seq) {
+      const w = waiting;
+      waiting = null;
+      w.resolve();
+    }
+  });
+  try {
+    await c.opened();
+    await c.call("room.publish", { room: "lobby", from: 1, to: total });
+    for (let i = 1; i <= 5; i++) {
+      await tick(Math.floor((i * total) / 7));
+      c.call("test.cut").catch(() => {}); // the sockets drop, this reply with them
+    }
+    await tick(total);
+    assert.equal(seqs.length, total, "ticks handed over");
+    seqs.forEach((s, i) => assert.equal(s, i + 1, "tick at " + i));
+    assert.ok(recoveries.length >= 1 && recoveries.length <= 5, recoveries.length + " recoveries");
+    for (const r of recoveries) {
+      assert.equal(r.room, "lobby");
+      assert.equal(r.recovered, true, JSON.stringify(r));
+    }
+  } finally {
+    c.close();
+  }
+});
+
+test("rooms with history: away past the history, the client is told it did not recover", guard, async () => {
+  let opens = 0;
+  let told!: (r: Recovery) => void;
+  const recovery = new Promise<Recovery>((resolve) => (told = resolve));
+  const seqs: number[] = [];
+  const c = open({
+    reconnect: { initialDelay: 1, maxDelay: 20 },
+    onOpen: async (client) => {
+      if (++opens === 2) {
+        // While away: 10 more ticks, 5 more than the room keeps.
+        await client.call("room.publish", { room: "small", from: 2, to: 11, wait: true });
+      }
+      await client.call("room.join", { room: "small" });
+    },
+    onRecover: (r) => told(r),
+  });
+  let got!: () => void;
+  let one = new Promise<void>((resolve) => (got = resolve));
+  c.on("room.tick", (t) => {
+    seqs.push(t.seq);
+    got();
+  });
+  try {
+    await c.opened();
+    await c.call("room.publish", { room: "small", from: 1, to: 1, wait: true });
+    await one;
+    one = new Promise<void>((resolve) => (got = resolve));
+    c.call("test.cut").catch(() => {});
+    const r = await recovery;
+    assert.equal(r.recovered, false);
+    assert.equal(r.room, "small");
+    assert.equal(r.replayed, 0);
+    assert.ok(r.epoch !== "");
+    await c.call("room.publish", { room: "small", from: 12, to: 12, wait: true });
+    await one;
+    assert.deepEqual(seqs, [1, 12]);
+  } finally {
+    c.close();
+  }
+});
+
+test("rooms with history: a push handed over already is dropped", guard, async () => {
+  const c = open();
+  try {
+    const seqs: number[] = [];
+    c.on("room.tick", (t) => seqs.push(t.seq));
+    await c.call("test.twice"); // the pushes go out before the reply
+    assert.deepEqual(seqs, [1, 2, 3, 4]);
+  } finally {
+    c.close();
+  }
+});
+
+test("rooms with history: a callback client takes broadcasts for pushes, not replies", guard, async () => {
+  const c = connectCb({ base, WebSocket });
+  try {
+    const pushes: unknown[] = [];
+    let all!: () => void;
+    const twenty = new Promise<void>((resolve) => (all = resolve));
+    c.on((body) => {
+      if (pushes.push(body) === 20) all();
+    });
+    for (let i = 1; i <= 20; i++) {
+      const reply = await c.call({ seq: i });
+      assert.deepEqual(reply, { seq: i });
+    }
+    await twenty; // a broadcast may come after the last reply
+    assert.deepEqual(pushes, Array.from({ length: 20 }, (_, i) => ({ seq: -(i + 1) })));
+  } finally {
+    c.close();
+  }
+});
+
 // typeErrors is never called: each of its calls is marked as a type error
 // that must happen, and tsc --strict fails on a mark with no error under it.
 export function typeErrors(c: WsClient): void {
@@ -233,6 +353,8 @@ export function typeErrors(c: WsClient): void {
   c.on("chat.message", (m: number) => m);
   // @ts-expect-error: no such push
   c.on("chat.nope", () => {});
+  // @ts-expect-error: a Recovery's offset is a number
+  open({ onRecover: (r: { offset: string }) => r });
   // @ts-expect-error: the reply is a ChatMessage
   const wrong: Promise<string> = c.call("chat.send", { message: "Hi", user: "ana" });
   void wrong;

@@ -51,6 +51,15 @@ const (
 	historyLen = 50
 )
 
+// KeepHistory keeps the history of the room in the hub: its last 1000
+// messages of the last 24 hours. A page that reconnects names the last
+// message it got (resume) and is sent those it missed, once, in order; when
+// the history no longer reaches back (a server that kept it in memory has
+// restarted, or more than 1000 were sent meanwhile), the page is told and
+// reloads chat.history, which reads it too. Without a broker the hub keeps
+// it in memory; with one, the broker must keep it (natsbroker.JetStream).
+var KeepHistory = hub.WithHistory(room, hub.History{Size: 1000, TTL: 24 * time.Hour})
+
 // Chat is the room: the names taken in it, its last messages, and its
 // members in a hub, each with a bounded queue of its own (a client too slow
 // to keep up is disconnected with 1008). Its methods are the callbacks of
@@ -62,10 +71,11 @@ const (
 // which /chat posted a message still in the history cannot be joined on
 // /ws. So a message never shows as someone else's.
 //
-// Names, reservations and history live in this process: with a hub shared
-// over a broker (natsbroker/chatnats), messages reach every server, but each
-// server checks names among its own connections and keeps the history of
-// the messages posted on it.
+// Names and reservations live in this process: with a hub shared over a
+// broker (natsbroker/chatnats), messages reach every server, but each
+// server checks names among its own connections. The history is the hub's
+// when it keeps the room's ([KeepHistory]), else each server keeps the
+// messages posted on it.
 type Chat struct {
 	hub    *hub.Hub
 	router *ws.Router

@@ -496,3 +496,30 @@ func TestSendRateLimit(t *testing.T) {
 		t.Fatalf("history: %d messages, %v; want the %d posted", len(got), err, posted)
 	}
 }
+
+// TestHistoryShared: with KeepHistory and a broker that keeps history,
+// chat.history on one server reads the messages posted on another.
+func TestHistoryShared(t *testing.T) {
+	t.Parallel()
+	b := new(hub.MemoryBroker)
+	server := func() *wstest.Server {
+		h := hub.New(hub.WithBroker(b), chatapp.KeepHistory)
+		t.Cleanup(func() { h.Close() })
+		return wstest.NewServer(t, chatapp.NewMux(new(ws.Group), h))
+	}
+	one, two := server(), server()
+	ana := joined(t, one, "Ana")
+	for i := range 3 {
+		ana.send(fmt.Sprint(i))
+	}
+	ben := joined(t, two, "Ben")
+	got, err := wsclient.Call[[]chatapp.ChatMessage](t.Context(), ben.Client, "chat.history", chatapp.HistoryRequest{})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("history on the other server: %+v, %v; want Ana's 3 messages", got, err)
+	}
+	for i, m := range got {
+		if m.Message != fmt.Sprint(i) || m.User != "Ana" {
+			t.Fatalf("message %d is %+v", i, m)
+		}
+	}
+}

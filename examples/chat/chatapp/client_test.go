@@ -26,7 +26,7 @@ func TestMain(m *testing.M) { leaktest.Main(m, 10*time.Second) }
 func newServer(t *testing.T) (*wstest.Server, *ws.Group) {
 	t.Helper()
 	conns := new(ws.Group)
-	return wstest.NewServer(t, chatapp.NewMux(conns, hub.New())), conns
+	return wstest.NewServer(t, chatapp.NewMux(conns, hub.New(chatapp.KeepHistory))), conns
 }
 
 // client is a wsclient.Client with the frames no call took (pushes, and

@@ -2,12 +2,15 @@ package chatapp
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/cafeto-go/ws"
+	"github.com/cafeto-go/ws/hub"
 )
 
 // The events of GET /ws. A client sends {"event", "id", "data"} and gets
@@ -155,13 +158,33 @@ func (c *Chat) Send(ctx context.Context, in SendRequest) (ChatMessage, error) {
 	return msg, nil
 }
 
-// History returns the room's last messages, oldest first.
+// History returns the room's last messages, oldest first: from the hub's
+// history of the room ([KeepHistory]), shared by every server of a hub
+// with a broker, or else from this server's memory.
 func (c *Chat) History(ctx context.Context, in HistoryRequest) ([]ChatMessage, error) {
 	n := in.Limit
 	if n == 0 {
 		n = historyLen
 	}
-	return c.last(n), nil
+	pushes, _, err := c.hub.History(ctx, room)
+	if errors.Is(err, hub.ErrNoHistory) {
+		return c.last(n), nil
+	}
+	if err != nil {
+		return nil, err // the client gets a 500; the error is logged
+	}
+	pushes = pushes[max(0, len(pushes)-n):]
+	out := make([]ChatMessage, 0, len(pushes))
+	for _, p := range pushes {
+		var m struct {
+			Body ChatMessage `json:"body"`
+		}
+		if err := json.Unmarshal(p, &m); err != nil {
+			return nil, err
+		}
+		out = append(out, m.Body)
+	}
+	return out, nil
 }
 
 // Typing tells the others on /ws that the connection's user is typing.

@@ -1,8 +1,12 @@
 // The chat page, on the typed client that wsgen-ts generates from the
 // server's AsyncAPI document (client.js; go generate in package chatapp
 // writes it). One connection to /ws, dialled again with backoff whenever it
-// closes; onOpen loads the history, watches the room and joins again. A
-// refused request rejects with a WsError whose errorList says why.
+// closes; onOpen loads the history, watches the room and joins again. The
+// room keeps its history on the server: each reconnect names the last
+// message the page got (the client does it: resume), and the server sends
+// those it missed, once, in order; when it cannot (onRecover, recovered
+// false), the page says so. A refused request rejects with a WsError whose
+// errorList says why.
 import { connectWs, WsError } from "./client.js";
 
 const $ = (id) => document.getElementById(id);
@@ -18,7 +22,7 @@ let chat; // the client
 
 function connect() {
   setStatus("connecting", "Connecting…");
-  chat = connectWs({ reconnect: { initialDelay: 500, maxDelay: 8000 }, onOpen: opened, onClose: closed });
+  chat = connectWs({ reconnect: { initialDelay: 500, maxDelay: 8000 }, onOpen: opened, onClose: closed, onRecover: recovered });
   chat.on("chat.message", (msg) => {
     stopTyping(msg.user);
     show(msg);
@@ -33,6 +37,18 @@ async function opened(c) {
   c.call("chat.history").then((messages) => messages?.forEach(show), () => {});
   if (watching) watch(c);
   if (me) await joinAs(c, me, 3);
+}
+
+// recovered runs when a reconnect resumes the room: when the server could
+// not send every message the page missed (it restarted with its history in
+// memory, or the history no longer reaches back), the page says so and
+// loads the history again.
+function recovered({ recovered }) {
+  const notice = $("notice");
+  notice.hidden = recovered;
+  if (recovered) return;
+  notice.textContent = "Reconnected, but the server could not send every message missed meanwhile: some may be missing above.";
+  chat.call("chat.history").then((messages) => messages?.forEach(show), () => {});
 }
 
 function closed({ code, reconnecting }) {

@@ -82,8 +82,35 @@ export interface ClientOptions<C = unknown> {
   onOpen?: (client: C) => void | Promise<void>;
   /** onClose runs each time the connection ends; reconnecting says whether another attempt follows. */
   onClose?: (event: { code: number; reason: string; reconnecting: boolean }) => void;
+  /**
+   * onRecover runs, for each room with history the client resumes when it
+   * reconnects, before the messages it announces: recovered false means
+   * messages were lost, reload the room's state. The client keeps each
+   * room's position from the pushes it hands over, sends them (the resume
+   * parameter) on every reconnect, and drops a push it handed over already.
+   */
+  onRecover?: (recovery: Recovery) => void;
   /** onFrame sees every text frame sent and received. */
   onFrame?: (direction: "send" | "receive", text: string) => void;
+}
+
+/**
+ * Recovery is what a client learns of a room with history when it
+ * reconnects: the server's $recover (docs/protocol.md, "Rooms with history").
+ */
+export interface Recovery {
+  room: string;
+  /**
+   * true (200): the replayed messages the client missed follow, then the
+   * live ones. false (410: the history no longer reaches back, or its epoch
+   * changed): nothing is replayed; reload the room's state.
+   */
+  recovered: boolean;
+  /** The room's position after the replay, or now; "" and 0 when the server did not answer the resume. */
+  epoch: string;
+  offset: number;
+  /** How many missed messages follow. */
+  replayed: number;
 }
 
 /** ConnectionState is a client's state: "closed" is for good. */
@@ -161,6 +188,12 @@ export declare class CallbackClient<Req, Reply> {
   opened(): Promise<void>;
   /** call sends data and resolves with the reply's body, or rejects with a WsError or a ConnectionError. */
   call(data: Req): Promise<Reply>;
+  /**
+   * on calls fn with the body of each push of a room with history (the
+   * server's broadcasts carry "room", "epoch" and "offset": they are not
+   * replies); it returns a function that stops it.
+   */
+  on(fn: (body: unknown) => void): () => void;
   close(code?: number, reason?: string): void;
 }
 

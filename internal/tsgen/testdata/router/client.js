@@ -9,7 +9,11 @@
 export class WsError extends Error {
   constructor(reply) {
     const body = reply.body;
-    const list = body !== null && typeof body === "object" && Array.isArray(body.errorList) ? body.errorList : [];
+    // What a server sends is not trusted to have the shape it should:
+    // entries that are not objects are left out.
+    const list = body !== null && typeof body === "object" && Array.isArray(body.errorList)
+      ? body.errorList.filter((e) => e !== null && typeof e === "object" && !Array.isArray(e))
+      : [];
     super(errorText(reply.statusCode, reply.event, list));
     this.name = "WsError";
     this.statusCode = reply.statusCode;
@@ -25,10 +29,18 @@ export class WsError extends Error {
 }
 
 function errorText(status, event, list) {
-  const head = (event ? event + ": " : "") + "status " + status;
+  const head = (event ? text(event) + ": " : "") + "status " + text(status);
   if (list.length === 0) return head;
-  return head + ": " + list.map((e) => (Array.isArray(e.loc) && e.loc.length ? e.loc.join(".") + ": " : "") + e.msg).join("; ");
+  return head + ": " + list.map((e) => (Array.isArray(e.loc) && e.loc.length ? e.loc.map(text).join(".") + ": " : "") + text(e.msg)).join("; ");
 }
+
+// text writes a value the server sent: an object as JSON, as one whose
+// toString is not a function would throw.
+const text = (v) => (v !== null && typeof v === "object" ? JSON.stringify(v) : String(v));
+
+// failed reports whether a reply's statusCode says it failed: an object
+// is compared with nothing, as converting one may throw.
+const failed = (msg) => typeof msg.statusCode !== "object" && msg.statusCode >= 400;
 
 /** ConnectionError fails what was under way when the connection ended. */
 export class ConnectionError extends Error {
@@ -122,7 +134,7 @@ class Transport {
     this.#state = "connecting";
     let s;
     try {
-      s = new this.#ctor(this.url);
+      s = new this.#ctor(this.#on.url(this.url));
     } catch (err) {
       this.#ended = !this.#reconnect;
       this.#down(1006, String(err));
@@ -173,7 +185,12 @@ class Transport {
     } catch {
       return;
     }
-    if (msg !== null && typeof msg === "object" && !Array.isArray(msg)) this.#on.message(msg);
+    if (msg === null || typeof msg !== "object" || Array.isArray(msg)) return;
+    try {
+      this.#on.message(msg);
+    } catch (err) {
+      report(err); // a message of a shape nothing expects: never the end of the process
+    }
   }
 
   #closed(s, code, reason) {
@@ -213,6 +230,99 @@ class Transport {
   }
 }
 
+// maxResumeLen is the longest resume parameter a server reads, in bytes
+// as it stands in the URL; the client sends no longer one.
+const maxResumeLen = 16384;
+
+// RoomPositions keeps the position (epoch, offset) of each room with
+// history from the last push handed to the application, puts them in the
+// resume parameter of each new connection, drops a push handed over
+// already, and hands each $recover to onRecover. docs/protocol.md, "Rooms
+// with history".
+class RoomPositions {
+  #positions = new Map(); // room → { epoch, offset }
+  #asked = new Set(); // rooms resumed that have not had a push on this connection yet
+  #onRecover;
+
+  constructor(onRecover) {
+    this.#onRecover = onRecover;
+  }
+
+  // url returns the URL of a new connection: url with resume, if the
+  // client holds positions. Rooms that do not fit in maxResumeLen are
+  // left out; their first push reports them as not recovered.
+  url(url) {
+    this.#asked = new Set(this.#positions.keys());
+    if (this.#positions.size === 0) return url;
+    const resume = {};
+    let len = 6; // %7B %7D
+    for (const [room, p] of this.#positions) {
+      const item = encodeURIComponent(JSON.stringify(room) + ":" + JSON.stringify(p)).length + 3; // %2C
+      if (len + item > maxResumeLen) break;
+      len += item;
+      resume[room] = p;
+    }
+    let u;
+    try {
+      u = new URL(url);
+    } catch {
+      return url;
+    }
+    u.searchParams.set("resume", JSON.stringify(resume));
+    return u.href;
+  }
+
+  // take reports whether msg, a frame without an id, goes to the
+  // application: a $recover does not (it goes to onRecover), nor does a
+  // push of a room with history at or before the room's position in the
+  // same epoch. Any other push of a room with history moves the room's
+  // position.
+  take(msg) {
+    const room = msg.room;
+    if (typeof room !== "string") return true;
+    if (msg.event === "$recover") {
+      this.#asked.delete(room);
+      const b = msg.body !== null && typeof msg.body === "object" ? msg.body : {};
+      const r = {
+        room,
+        recovered: msg.statusCode === 200,
+        epoch: typeof b.epoch === "string" ? b.epoch : "",
+        offset: Number.isSafeInteger(b.offset) ? b.offset : 0,
+        replayed: Number.isSafeInteger(b.replayed) ? b.replayed : 0,
+      };
+      if (!r.recovered && r.epoch !== "") this.#positions.set(room, { epoch: r.epoch, offset: r.offset });
+      this.#recover(r);
+      return false;
+    }
+    const { epoch, offset } = msg;
+    if (typeof epoch !== "string" || epoch === "" || !Number.isSafeInteger(offset) || offset < 0) return true;
+    if (this.#asked.delete(room)) {
+      // The server did not answer the resume: what was missed is unknown.
+      this.#recover({ room, recovered: false, epoch: "", offset: 0, replayed: 0 });
+    }
+    const p = this.#positions.get(room);
+    if (p !== undefined && p.epoch === epoch && offset <= p.offset) return false;
+    this.#positions.set(room, { epoch, offset });
+    return true;
+  }
+
+  #recover(r) {
+    if (!this.#onRecover) return;
+    try {
+      this.#onRecover(r);
+    } catch (err) {
+      report(err);
+    }
+  }
+}
+
+// isPush reports whether msg, a frame without an id, is a push a callback
+// client must not take for a reply: a $recover, or a push of a room with
+// history.
+function isPush(msg) {
+  return typeof msg.room === "string" && (msg.event === "$recover" || (typeof msg.epoch === "string" && typeof msg.offset === "number"));
+}
+
 /** Stream is the items of one server stream, as an async iterable. */
 export class Stream {
   #items = [];
@@ -240,7 +350,7 @@ export class Stream {
         }
       },
       end: (reply) => {
-        if (this.#state === "open" && reply.statusCode >= 400) this.#error = new WsError(reply);
+        if (this.#state === "open" && failed(reply)) this.#error = new WsError(reply);
         this.#finish();
       },
       fail: (err) => {
@@ -307,10 +417,13 @@ export class Client {
   #next = 0;
   #pending = new Map(); // id → {reply, item, fail}
   #listeners = new Map(); // event → Set of functions
+  #rooms;
 
   constructor(url, options = {}) {
+    this.#rooms = new RoomPositions(options.onRecover);
     this.#t = new Transport(url, options, {
       client: this,
+      url: (u) => this.#rooms.url(u),
       message: (msg) => this.#received(msg),
       lost: (err) => this.#lost(err),
     });
@@ -336,7 +449,7 @@ export class Client {
     return new Promise((resolve, reject) => {
       const id = String(++this.#next);
       this.#pending.set(id, {
-        reply: (msg) => (msg.statusCode >= 400 ? reject(new WsError(msg)) : resolve(msg.body)),
+        reply: (msg) => (failed(msg) ? reject(new WsError(msg)) : resolve(msg.body)),
         fail: reject,
       });
       this.#send({ event, id, data }, id);
@@ -372,8 +485,9 @@ export class Client {
 
   #received(msg) {
     if (msg.id === undefined) {
+      if (!this.#rooms.take(msg)) return;
       const set = this.#listeners.get(msg.event);
-      if (!set || msg.statusCode >= 400) return;
+      if (!set || failed(msg)) return;
       for (const fn of [...set]) {
         try {
           fn(msg.body);
@@ -383,7 +497,7 @@ export class Client {
       }
       return;
     }
-    const id = String(msg.id);
+    const id = text(msg.id);
     const p = this.#pending.get(id);
     if (!p) return;
     if (msg.more === true) {
@@ -405,11 +519,15 @@ export class Client {
 export class CallbackClient {
   #t;
   #pending = []; // in the order of the requests
+  #listeners = new Set();
+  #rooms;
 
   constructor(url, options = {}) {
+    this.#rooms = new RoomPositions(options.onRecover);
     this.#t = new Transport(url, options, {
       client: this,
-      message: (msg) => this.#pending.shift()?.(msg),
+      url: (u) => this.#rooms.url(u),
+      message: (msg) => (msg.id === undefined && isPush(msg) ? this.#push(msg) : this.#pending.shift()?.(msg)),
       lost: (err) => {
         const pending = this.#pending;
         this.#pending = [];
@@ -434,11 +552,28 @@ export class CallbackClient {
     this.#t.close(code, reason);
   }
 
+  on(fn) {
+    const entry = (body) => fn(body);
+    this.#listeners.add(entry);
+    return () => this.#listeners.delete(entry);
+  }
+
+  #push(msg) {
+    if (!this.#rooms.take(msg) || msg.statusCode >= 400) return;
+    for (const fn of [...this.#listeners]) {
+      try {
+        fn(msg.body);
+      } catch (err) {
+        report(err);
+      }
+    }
+  }
+
   call(data) {
     return new Promise((resolve, reject) => {
       const settle = (msg) => {
         if (msg instanceof Error) reject(msg);
-        else if (msg.statusCode >= 400) reject(new WsError(msg));
+        else if (failed(msg)) reject(new WsError(msg));
         else resolve(msg.body);
       };
       this.#pending.push(settle);
@@ -458,7 +593,9 @@ export class CallbackClient {
  * options.base or of the page's own location, with http: and https:
  * turned into ws: and wss:. The address must be a path, such as "/chat":
  * one that names a host ("//host/ws", "wss://host/ws") throws a TypeError,
- * so that a client only ever dials another origin when given its URL.
+ * so that a client only ever dials another origin when given its URL. A
+ * parameter "." or "..", which would turn the path into another, throws a
+ * TypeError too.
  */
 export function channelURL(address, params, options = {}) {
   if (options.url) return String(options.url);
@@ -470,7 +607,11 @@ export function channelURL(address, params, options = {}) {
   const path = address.replace(/\{([^{}]+)\}/g, (_, name) => {
     const v = params != null && Object.hasOwn(params, name) ? params[name] : undefined;
     if (v === undefined || v === null) throw new TypeError("ws client: " + address + " needs the parameter " + name);
-    return encodeURIComponent(String(v));
+    const s = String(v);
+    // "." and ".." would be read as the path's own segments: "/rooms/.."
+    // is "/".
+    if (s === "." || s === "..") throw new TypeError("ws client: the parameter " + name + " cannot be " + JSON.stringify(s));
+    return encodeURIComponent(s);
   });
   const base = options.base ?? globalThis.location?.href;
   if (base === undefined) throw new TypeError("ws client: no page location here: pass options.url or options.base");
