@@ -106,14 +106,8 @@ func TestRoomsSharedOverNATS(t *testing.T) {
 	}
 	a, b := chatServer(t, ns.ClientURL()), chatServer(t, ns.ClientURL())
 
-	acc := ns.GlobalAccount()
-	before := acc.TotalSubs()
 	ana, bo := dial(t, a), dial(t, b)
-	// Each server subscribes to the room at NATS as its first client joins:
-	// wait until NATS has both subscriptions.
-	for acc.TotalSubs() < before+2 {
-		time.Sleep(time.Millisecond)
-	}
+	following(t, ns, 2)
 
 	texts := []string{"one", "two", "three"}
 	for _, text := range texts {
@@ -158,12 +152,8 @@ func TestResumeOnAnotherServer(t *testing.T) {
 		t.Fatal("NATS server not ready")
 	}
 	a, b := chatServer(t, ns.ClientURL()), chatServer(t, ns.ClientURL())
-	acc := ns.GlobalAccount()
-	before := acc.TotalSubs()
 	ana, bo := dial(t, a), dial(t, b)
-	for acc.TotalSubs() < before+2 { // both servers follow the room
-		time.Sleep(time.Millisecond)
-	}
+	following(t, ns, 2)
 	send(t, bo, "Bo", "first")
 	if r := read(t, bo); r.StatusCode != 200 {
 		t.Fatalf("Bo's post: %+v", r)
@@ -216,12 +206,8 @@ func TestFloodLimitedAcrossNATS(t *testing.T) {
 		t.Fatal("NATS server not ready")
 	}
 	a, b := chatServer(t, ns.ClientURL()), chatServer(t, ns.ClientURL())
-	acc := ns.GlobalAccount()
-	before := acc.TotalSubs()
 	flooder, bo := dial(t, a), dial(t, b)
-	for acc.TotalSubs() < before+2 {
-		time.Sleep(time.Millisecond)
-	}
+	following(t, ns, 2)
 
 	const flood = 100
 	start := time.Now()
@@ -261,5 +247,26 @@ func TestFloodLimitedAcrossNATS(t *testing.T) {
 	var extra json.RawMessage
 	if err := wsjson.Read(ctx, bo, &extra); err == nil {
 		t.Fatalf("Bo got more than the posted messages: %s", extra)
+	}
+}
+
+// following waits until n consumers of the room's JetStream stream exist:
+// each chat server follows the room from the first member it has, and a
+// message published before that is history its clients do not get live.
+func following(t *testing.T, ns *server.Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := ns.Jsz(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Consumers >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d consumers of the stream, want %d", info.Consumers, n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
