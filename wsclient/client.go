@@ -38,6 +38,9 @@ type Client struct {
 	pmu       sync.Mutex
 	positions map[string]position // of the rooms with history, by the last push handed over
 
+	prmu     sync.Mutex
+	presence map[string]Presence // of the rooms with presence, by the pushes handed over
+
 	mu      sync.Mutex
 	cn      *conn // the live connection; nil while there is none
 	started bool
@@ -60,6 +63,7 @@ func New(url string, opts ...Option) *Client {
 		cancel:    cancel,
 		handlers:  make(map[string]func(context.Context, []byte) error),
 		positions: make(map[string]position),
+		presence:  make(map[string]Presence),
 		done:      make(chan struct{}),
 	}
 	c.pushq = make(chan push, c.o.buffer)

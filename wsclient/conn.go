@@ -41,8 +41,9 @@ type conn struct {
 	stopped  bool // no more pings
 
 	// Of the reader only:
-	asked  map[string]bool // rooms resumed that have not had their first push
-	behind bool            // a push of a room with history did not fit in the buffer
+	asked   map[string]bool // rooms resumed that have not had their first push
+	behind  bool            // a push of a room with history did not fit in the buffer
+	present map[string]bool // rooms that had a $presence push on this connection
 }
 
 func newConn(c *Client, wc *websocket.Conn, asked map[string]bool) *conn {
@@ -293,6 +294,11 @@ func (cn *conn) handle(f *frame, data []byte) {
 	status, hasStatus := parseStatus(f.Status)
 	if len(f.ID) == 0 && len(f.Room) > 0 {
 		switch hist := historyOf(f); {
+		case hasStatus && isPresence(f.Event):
+			if status == 200 {
+				cn.presencePush(f)
+			}
+			return
 		case hasStatus && isRecover(f.Event):
 			if !cn.behind && !cn.recoverPush(f, status) {
 				cn.fallBehind("")

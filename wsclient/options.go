@@ -25,6 +25,7 @@ type options struct {
 	onConnect    func(context.Context, *Client) error
 	unhandled    func(context.Context, Message)
 	onRecover    func(context.Context, Recovery)
+	onPresence   func(context.Context, PresenceChange)
 }
 
 const (
@@ -172,4 +173,23 @@ func WithUnhandled(fn func(ctx context.Context, m Message)) Option {
 // room's state should reload it when Recovered is false.
 func WithOnRecover(fn func(ctx context.Context, r Recovery)) Option {
 	return func(o *options) { o.onRecover = fn }
+}
+
+// WithOnPresence gives fn each change of the presence of the rooms the
+// client is in that have presence (docs/protocol.md, "Presence"): the
+// metas that joined and left, and the room's whole presence after the
+// change, the one [Client.Presence] returns from then on. fn runs as push
+// handlers do (see [On]), once per $presence push, in their order.
+//
+// The client keeps each room's presence whether fn is set or not, as
+// Phoenix's Presence.syncState and syncDiff do: the first $presence push
+// of a room on each connection (the first and each reconnect) replaces the
+// room's presence, and fn gets what changed since it last saw it; each
+// later push removes the metas of its leaves from their keys (by "$ref"),
+// adds those of its joins, and drops the keys left with no meta. A
+// $presence push is never dropped for a full buffer: the connection is
+// dropped instead (see [ErrPushOverflow]), and the next one starts from
+// the whole presence again. The default ignores the changes.
+func WithOnPresence(fn func(ctx context.Context, ch PresenceChange)) Option {
+	return func(o *options) { o.onPresence = fn }
 }

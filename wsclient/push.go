@@ -60,7 +60,8 @@ type push struct {
 // [ErrPushOverflow]) and a reconnecting client resumes where its handlers
 // are. Those that have no event, a [ws.Callback] endpoint's broadcasts,
 // go to the handler of the event "", else to [WithUnhandled]; they are not
-// replies to [Send]. The $recover pushes go to [WithOnRecover].
+// replies to [Send]. The $recover pushes go to [WithOnRecover], the
+// $presence pushes to [WithOnPresence] and [Client.Presence].
 func On[T any](c *Client, event string, fn func(ctx context.Context, v T)) {
 	c.hmu.Lock()
 	defer c.hmu.Unlock()

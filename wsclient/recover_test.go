@@ -50,6 +50,13 @@ func newHistoryServer(t *testing.T, limits hub.History) *historyServer {
 		return s.h.Recovered(conn, "lobby"), nil
 	})
 	r.OnDisconnect(func(ctx context.Context, conn *ws.Conn, err error) { s.h.LeaveAll(conn) })
+	s.serve(t, r, g)
+	return s
+}
+
+// serve serves r, whose connections are in g, on a listener drop can cut.
+func (s *historyServer) serve(t *testing.T, r *ws.Router, g *ws.Group) {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(r)
 	srv.Listener = &trackingListener{Listener: srv.Listener, s: s}
 	srv.Start()
@@ -61,7 +68,6 @@ func newHistoryServer(t *testing.T, limits hub.History) *historyServer {
 		s.h.Close()
 	})
 	s.url = "ws" + strings.TrimPrefix(srv.URL, "http")
-	return s
 }
 
 // drop closes every connection's socket, without a close frame.
