@@ -55,6 +55,13 @@ type Tick struct {
 	Seq int `json:"seq"`
 }
 
+// TrackRequest tracks the connection in the room "people" as Key, with
+// its Tab as meta.
+type TrackRequest struct {
+	Key string `json:"key" validate:"required"`
+	Tab string `json:"tab" validate:"required"`
+}
+
 type RoomRequest struct {
 	Room string `json:"room" validate:"required"`
 }
@@ -172,6 +179,16 @@ func (ch *chat) router() *ws.Router {
 		ch.publish.Go(func() { ch.broadcast(in.Room, in.From, in.To) })
 		return struct{}{}, nil
 	})
+	ws.On(r, "presence.track", func(ctx context.Context, in TrackRequest) (struct{}, error) {
+		return struct{}{}, ch.h.Track(ws.ConnFromContext(ctx), "people", in.Key, map[string]string{"tab": in.Tab})
+	})
+	ws.On(r, "presence.join", func(ctx context.Context, in struct{}) (struct{}, error) {
+		return struct{}{}, ch.h.Join(ws.ConnFromContext(ctx), "people")
+	})
+	ws.On(r, "presence.keys", func(ctx context.Context, in struct{}) (int, error) {
+		p, err := ch.h.Presence(ctx, "people")
+		return len(p), err
+	})
 	ws.On(r, "test.twice", func(ctx context.Context, in struct{}) (struct{}, error) {
 		// Pushes of a room with history, some of them twice, as a
 		// misbehaving server or broker might send them: the client hands
@@ -237,6 +254,7 @@ func TestGeneratedClient(t *testing.T) {
 		hub.WithHistory("lobby", hub.History{Size: 10000, TTL: time.Hour}),
 		hub.WithHistory("small", hub.History{Size: 5, TTL: time.Hour}),
 		hub.WithHistory("cbroom", hub.History{Size: 100, TTL: time.Hour}),
+		hub.WithPresence("people", hub.Presence{}),
 		hub.WithQueueSize(10000))}
 	defer ch.h.Close()
 	defer ch.publish.Wait()

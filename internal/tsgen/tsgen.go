@@ -74,7 +74,7 @@ type generator struct {
 // of the document named the same gets a number after its name.
 var reserved = []string{
 	"ErrorDetail", "WsError", "ConnectionError", "WebSocketLike", "WebSocketConstructor", "ReconnectOptions",
-	"ClientOptions", "Recovery", "ConnectionState", "EventSpec", "StreamSpec", "DataArg", "Stream", "Client", "CallbackClient",
+	"ClientOptions", "Recovery", "PresenceMeta", "Presence", "PresenceChange", "ConnectionState", "EventSpec", "StreamSpec", "DataArg", "Stream", "Client", "CallbackClient",
 	"channelURL",
 	"Error", "Promise", "Record", "AsyncIterable", "IteratorResult", "Symbol", "URL", "WebSocket", "TextDecoder",
 	"Array", "Object", "String", "Number", "Boolean", "Math", "JSON", "Map", "Set", "TypeError", "globalThis",

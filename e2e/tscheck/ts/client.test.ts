@@ -11,6 +11,8 @@ import {
   WsError,
   type ChatMessage,
   type ClientOptions,
+  type Presence,
+  type PresenceChange,
   type Recovery,
   type WsClient,
 } from "./gen/client.js";
@@ -332,6 +334,84 @@ test("rooms with history: a callback client takes broadcasts for pushes, not rep
   }
 });
 
+// tabs lists a presence's keys and the tabs of their metas, sorted:
+// "ana:a1,a2 ben:b1".
+function tabs(p: Presence<{ tab: string }>): string {
+  return Object.entries(p)
+    .map(([key, metas]) => {
+      for (const m of metas) assert.equal(typeof m.$ref, "string");
+      return key + ":" + metas.map((m) => m.tab).sort().join(",");
+    })
+    .sort()
+    .join(" ");
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+test("presence: snapshot and diffs, a key with two tabs, a reconnect replaces the room's presence", guard, async () => {
+  const changes: PresenceChange[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let opens = 0;
+  const obs = open({
+    reconnect: { initialDelay: 5, maxDelay: 50 },
+    onOpen: async (c) => {
+      if (opens++ > 0) await gate; // the room changes while the observer is away
+      await c.call("presence.join");
+    },
+    onPresence: (ch) => changes.push(ch),
+  });
+  // until waits for the change that makes the room's presence want.
+  const until = async (want: string): Promise<PresenceChange> => {
+    for (;;) {
+      const ch = changes.shift();
+      if (ch === undefined) {
+        await tick();
+        continue;
+      }
+      assert.equal(ch.room, "people");
+      if (tabs(ch.state as Presence<{ tab: string }>) === want) {
+        assert.equal(tabs(obs.presence<{ tab: string }>("people")), want);
+        return ch;
+      }
+    }
+  };
+  const tab = async (key: string, name: string): Promise<WsClient> => {
+    const c = open();
+    await c.call("presence.track", { key, tab: name });
+    return c;
+  };
+  const clients: WsClient[] = [obs];
+  try {
+    await until("");
+    const [a1, a2, b1] = [await tab("ana", "a1"), await tab("ana", "a2"), await tab("ben", "b1")];
+    clients.push(a1, a2, b1);
+    await until("ana:a1,a2 ben:b1");
+
+    a2.close();
+    let ch = await until("ana:a1 ben:b1");
+    assert.equal(tabs(ch.leaves as Presence<{ tab: string }>), "ana:a2");
+    assert.equal(Object.keys(ch.joins).length, 0);
+    a1.close();
+    ch = await until("ben:b1");
+    assert.equal(tabs(ch.leaves as Presence<{ tab: string }>), "ana:a1");
+    assert.equal("ana" in ch.state, false);
+
+    await failure(obs.call("test.drop"));
+    b1.close();
+    const c1 = await tab("cat", "c1");
+    clients.push(c1);
+    while ((await c1.call("presence.keys")) !== 1) await tick(); // ben has left
+    assert.equal(tabs(obs.presence<{ tab: string }>("people")), "ben:b1");
+    release();
+    ch = await until("cat:c1");
+    assert.equal(tabs(ch.joins as Presence<{ tab: string }>), "cat:c1");
+    assert.equal(tabs(ch.leaves as Presence<{ tab: string }>), "ben:b1");
+  } finally {
+    for (const c of clients) c.close();
+  }
+});
+
 // typeErrors is never called: each of its calls is marked as a type error
 // that must happen, and tsc --strict fails on a mark with no error under it.
 export function typeErrors(c: WsClient): void {
@@ -355,6 +435,9 @@ export function typeErrors(c: WsClient): void {
   c.on("chat.nope", () => {});
   // @ts-expect-error: a Recovery's offset is a number
   open({ onRecover: (r: { offset: string }) => r });
+  // @ts-expect-error: a meta's $ref is a string
+  const ref: number = c.presence("people")["ana"]![0]!.$ref;
+  void ref;
   // @ts-expect-error: the reply is a ChatMessage
   const wrong: Promise<string> = c.call("chat.send", { message: "Hi", user: "ana" });
   void wrong;

@@ -90,6 +90,18 @@ export interface ClientOptions<C = unknown> {
    * parameter) on every reconnect, and drops a push it handed over already.
    */
   onRecover?: (recovery: Recovery) => void;
+  /**
+   * onPresence runs for each $presence push of a room with presence the
+   * client is in, with what changed since it last ran for that room and
+   * the room's whole presence after the change (what presence(room)
+   * returns from then on). The client keeps each room's presence as
+   * Phoenix's Presence.syncState and syncDiff do: the first push of a room
+   * on each connection (the first and each reconnect) replaces it, and the
+   * change is relative to what onPresence saw before; each later push
+   * removes the metas of its leaves (by "$ref"), adds those of its joins,
+   * and drops the keys left with no meta. docs/protocol.md, "Presence".
+   */
+  onPresence?: (change: PresenceChange) => void;
   /** onFrame sees every text frame sent and received. */
   onFrame?: (direction: "send" | "receive", text: string) => void;
 }
@@ -111,6 +123,23 @@ export interface Recovery {
   offset: number;
   /** How many missed messages follow. */
   replayed: number;
+}
+
+/** PresenceMeta is one connection's meta, as the server tracked it: its "$ref" tells its connection apart from every other. */
+export type PresenceMeta<M = Record<string, unknown>> = M & { $ref: string };
+
+/** Presence is who is in a room: each key present (a member, such as a user), with the metas of its connections. */
+export type Presence<M = Record<string, unknown>> = Record<string, PresenceMeta<M>[]>;
+
+/** PresenceChange is what a $presence push changed in a room's presence. */
+export interface PresenceChange {
+  room: string;
+  /** The metas that joined, by key. */
+  joins: Presence;
+  /** The metas that left, by key: a key in leaves that is not in state has left. */
+  leaves: Presence;
+  /** The room's whole presence after the change: the caller's copy. */
+  state: Presence;
 }
 
 /** ConnectionState is a client's state: "closed" is for good. */
@@ -176,6 +205,12 @@ export declare class Client<E extends { [K in keyof E]: EventSpec }, S extends {
    * console), not fatal.
    */
   on<K extends keyof P & string>(event: K, fn: (body: P[K]) => void): () => void;
+  /**
+   * presence returns the presence of room as the client knows it (see
+   * ClientOptions.onPresence): a copy; {} for a room without presence or
+   * that the client is not in. M is the type the server's metas have.
+   */
+  presence<M = Record<string, unknown>>(room: string): Presence<M>;
   /** close closes the connection for good; what is under way fails with a ConnectionError. */
   close(code?: number, reason?: string): void;
 }
@@ -194,6 +229,8 @@ export declare class CallbackClient<Req, Reply> {
    * replies); it returns a function that stops it.
    */
   on(fn: (body: unknown) => void): () => void;
+  /** presence returns the presence of room as the client knows it (see ClientOptions.onPresence): a copy. */
+  presence<M = Record<string, unknown>>(room: string): Presence<M>;
   close(code?: number, reason?: string): void;
 }
 

@@ -316,11 +316,106 @@ class RoomPositions {
   }
 }
 
+// RoomPresence keeps the presence of each room with presence from the
+// $presence pushes, as Phoenix's Presence.syncState and syncDiff do: the
+// first push of a room on each connection is its whole presence and
+// replaces what the client held; each later one removes the metas of its
+// leaves from their keys (by "$ref"), adds those of its joins, and drops
+// the keys left with no meta. docs/protocol.md, "Presence".
+class RoomPresence {
+  #rooms = new Map(); // room → Map key → metas
+  #seen = new Set(); // rooms that had a $presence push on this connection
+  #onPresence;
+
+  constructor(onPresence) {
+    this.#onPresence = onPresence;
+  }
+
+  // connecting starts a new connection: each room's next push is whole.
+  connecting() {
+    this.#seen.clear();
+  }
+
+  // get returns a copy of the presence of room.
+  get(room) {
+    return copyPresence(this.#rooms.get(room));
+  }
+
+  // take applies msg, a $presence push, and hands the change to onPresence.
+  take(msg) {
+    const room = msg.room;
+    const b = msg.body;
+    if (typeof room !== "string" || msg.statusCode !== 200 || b === null || typeof b !== "object") return;
+    let joins = presenceOf(b.joins);
+    let leaves = presenceOf(b.leaves);
+    const old = this.#rooms.get(room) ?? new Map();
+    if (!this.#seen.has(room)) {
+      this.#seen.add(room);
+      [joins, leaves] = [presenceMinus(joins, old), presenceMinus(old, joins)];
+    }
+    const state = new Map([...old].map(([k, metas]) => [k, [...metas]]));
+    // Leaves first: a meta that changed leaves and joins under one $ref.
+    for (const [key, metas] of leaves) {
+      const left = state.get(key)?.filter((m) => !metas.some((l) => l.$ref === m.$ref)) ?? [];
+      if (left.length > 0) state.set(key, left);
+      else state.delete(key);
+    }
+    for (const [key, metas] of joins) {
+      const list = state.get(key) ?? [];
+      for (const m of metas) {
+        const i = list.findIndex((o) => o.$ref === m.$ref);
+        if (i < 0) list.push(m);
+        else list[i] = m;
+      }
+      state.set(key, list);
+    }
+    if (state.size > 0) this.#rooms.set(room, state);
+    else this.#rooms.delete(room);
+    if (!this.#onPresence) return;
+    try {
+      this.#onPresence({ room, joins: copyPresence(joins), leaves: copyPresence(leaves), state: copyPresence(state) });
+    } catch (err) {
+      report(err);
+    }
+  }
+}
+
+// presenceOf reads the joins or leaves of a $presence push into a Map key
+// → metas; metas that are not objects with a string "$ref" are left out.
+function presenceOf(v) {
+  const out = new Map();
+  if (v === null || typeof v !== "object") return out;
+  for (const [key, metas] of Object.entries(v)) {
+    if (!Array.isArray(metas)) continue;
+    const list = metas.filter((m) => m !== null && typeof m === "object" && !Array.isArray(m) && typeof m.$ref === "string");
+    if (list.length > 0) out.set(key, list);
+  }
+  return out;
+}
+
+// presenceMinus returns the metas of a that no meta of b's same key equals.
+function presenceMinus(a, b) {
+  const out = new Map();
+  for (const [key, metas] of a) {
+    const other = b.get(key) ?? [];
+    const list = metas.filter((m) => !other.some((o) => o.$ref === m.$ref && JSON.stringify(o) === JSON.stringify(m)));
+    if (list.length > 0) out.set(key, list);
+  }
+  return out;
+}
+
+// copyPresence returns a plain object key → metas, the caller's own.
+function copyPresence(p) {
+  const out = Object.create(null);
+  if (p) for (const [key, metas] of p) out[key] = metas.map((m) => ({ ...m }));
+  return out;
+}
+
 // isPush reports whether msg, a frame without an id, is a push a callback
-// client must not take for a reply: a $recover, or a push of a room with
-// history.
+// client must not take for a reply: a $recover, a $presence, or a push of
+// a room with history.
 function isPush(msg) {
-  return typeof msg.room === "string" && (msg.event === "$recover" || (typeof msg.epoch === "string" && typeof msg.offset === "number"));
+  return typeof msg.room === "string" && (msg.event === "$recover" || msg.event === "$presence" || (typeof msg.epoch === "string" && typeof msg.offset === "number"));
 }
 
 /** Stream is the items of one server stream, as an async iterable. */
@@ -418,12 +513,17 @@ export class Client {
   #pending = new Map(); // id → {reply, item, fail}
   #listeners = new Map(); // event → Set of functions
   #rooms;
+  #presence;
 
   constructor(url, options = {}) {
     this.#rooms = new RoomPositions(options.onRecover);
+    this.#presence = new RoomPresence(options.onPresence);
     this.#t = new Transport(url, options, {
       client: this,
-      url: (u) => this.#rooms.url(u),
+      url: (u) => {
+        this.#presence.connecting();
+        return this.#rooms.url(u);
+      },
       message: (msg) => this.#received(msg),
       lost: (err) => this.#lost(err),
     });
@@ -465,6 +565,10 @@ export class Client {
     return s;
   }
 
+  presence(room) {
+    return this.#presence.get(room);
+  }
+
   on(event, fn) {
     let set = this.#listeners.get(event);
     if (!set) this.#listeners.set(event, (set = new Set()));
@@ -485,6 +589,7 @@ export class Client {
 
   #received(msg) {
     if (msg.id === undefined) {
+      if (msg.event === "$presence") return this.#presence.take(msg);
       if (!this.#rooms.take(msg)) return;
       const set = this.#listeners.get(msg.event);
       if (!set || failed(msg)) return;
@@ -521,12 +626,17 @@ export class CallbackClient {
   #pending = []; // in the order of the requests
   #listeners = new Set();
   #rooms;
+  #presence;
 
   constructor(url, options = {}) {
     this.#rooms = new RoomPositions(options.onRecover);
+    this.#presence = new RoomPresence(options.onPresence);
     this.#t = new Transport(url, options, {
       client: this,
-      url: (u) => this.#rooms.url(u),
+      url: (u) => {
+        this.#presence.connecting();
+        return this.#rooms.url(u);
+      },
       message: (msg) => (msg.id === undefined && isPush(msg) ? this.#push(msg) : this.#pending.shift()?.(msg)),
       lost: (err) => {
         const pending = this.#pending;
@@ -558,7 +668,12 @@ export class CallbackClient {
     return () => this.#listeners.delete(entry);
   }
 
+  presence(room) {
+    return this.#presence.get(room);
+  }
+
   #push(msg) {
+    if (msg.event === "$presence") return this.#presence.take(msg);
     if (!this.#rooms.take(msg) || msg.statusCode >= 400) return;
     for (const fn of [...this.#listeners]) {
       try {
