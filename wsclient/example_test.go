@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net/http/httptest"
 
 	"github.com/cafeto-go/ws"
@@ -83,4 +84,23 @@ func ExampleWithOnRecover() {
 		return
 	}
 	defer c.Close()
+}
+
+// A client that logs the members who leave a room with presence, and
+// reads who is there.
+func ExampleWithOnPresence() {
+	ctx, url := context.Background(), "ws://localhost:8080/ws"
+	c, err := wsclient.Dial(ctx, url, wsclient.WithOnPresence(func(ctx context.Context, ch wsclient.PresenceChange) {
+		for key := range ch.Leaves {
+			if _, still := ch.State[key]; !still {
+				log.Printf("%s left %s", key, ch.Room)
+			}
+		}
+	}))
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	online := c.Presence("lobby") // map key → []wsclient.Meta{Ref, JSON}; m.Decode(&v)
+	fmt.Println(len(online))
 }
