@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of every module in this repository (docs/architecture.md
 # lists them), with the race detector: the library and its examples, the NATS
-# adapter, wsotel and its chat, the test module e2e (browser tests, which
+# and Redis adapters (redis-server, installed with apt-get when it is
+# missing), wsotel and its chat, the test module e2e (browser tests, which
 # install Chromium with apt-get when it is missing, and the TypeScript, JSON
 # Schema and AsyncAPI checks, which run npm ci) and the benchmark module's
 # own checks.
@@ -18,6 +19,18 @@ if [ -d e2e ] && [ ! -x /usr/bin/chromium ]; then
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 	elif [ "${CI:-}" = true ]; then
 		echo "chromium is missing and cannot be installed" >&2
+		exit 1
+	fi
+fi
+
+# The Redis adapter's tests start redis-server; install it when we can.
+if [ -d redisbroker ] && ! command -v redis-server >/dev/null; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "== installing redis-server"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+	elif [ "${CI:-}" = true ]; then
+		echo "redis-server is missing and cannot be installed" >&2
 		exit 1
 	fi
 fi

@@ -13,11 +13,15 @@ require (
 	github.com/go-playground/validator/v10 v10.30.4
 	github.com/gorilla/websocket v1.5.3
 	github.com/lxzan/gws v1.8.9
+	github.com/redis/go-redis/v9 v9.22.0
 )
+
+require go.uber.org/atomic v1.11.0 // indirect
 
 require (
 	github.com/FZambia/eagle v0.2.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/cafeto-go/ws/redisbroker v0.1.0
 	github.com/centrifugal/protocol v0.17.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dolthub/maphash v0.1.0 // indirect
@@ -50,3 +54,5 @@ require (
 	golang.org/x/text v0.41.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 )
+
+replace github.com/cafeto-go/ws/redisbroker => ../redisbroker

@@ -70,6 +70,7 @@ smoke_scale() {
 check "go vet ./..." go vet ./...
 check "go test ./..." go test -count=1 ./...
 check "fan-out comparison, 20 messages" go test -count=1 -run '^$' -bench FanoutPeer -benchtime 20x ./fanout
+check "fan-out over Redis, 20 messages" go test -count=1 -run '^$' -bench FanoutRedis -benchtime 20x ./fanout
 servers=("${GO_SERVERS[@]}")
 if [[ ${PEERS:-0} == 1 ]]; then
 	servers+=("${PEER_SERVERS[@]}")
