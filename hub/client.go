@@ -267,6 +267,7 @@ func (g *group) remove(c *client) (left int, id string) {
 	if g.pres != nil {
 		id = g.pres.tracked[c]
 		delete(g.pres.tracked, c)
+		delete(g.pres.inflight, id)
 	}
 	i, ok := g.index[c]
 	if !ok {

@@ -445,6 +445,7 @@ func (h *Hub) Close() error {
 				refs = append(refs, ref{g.subject, id})
 			}
 			clear(g.pres.tracked)
+			clear(g.pres.inflight)
 			g.mu.Unlock()
 		}
 	}

@@ -20,8 +20,9 @@ import (
 type Presence struct {
 	// MaxEntries is how many connections a room's presence holds at most,
 	// across every hub (default [DefaultMaxPresence]). [Hub.Track] refuses
-	// one more with [ErrPresenceFull]. Hubs count what they know, so two
-	// hubs tracking at the same instant may pass it by a few.
+	// one more with [ErrPresenceFull]. A hub counts the entries it knows
+	// of and its own tracks under way, so only two hubs tracking at the
+	// same instant may pass it, by a few.
 	MaxEntries int
 	// MaxMeta is the longest meta, in bytes of JSON (default
 	// [DefaultMaxMeta]). [Hub.Track] refuses a longer one with
@@ -226,7 +227,7 @@ func (h *Hub) Track(conn *ws.Conn, room, key string, meta any) error {
 	e := PresenceEntry{ID: h.newRef(), Key: key, Meta: metaJSON}
 	g.mu.Lock()
 	old := g.pres.tracked[c]
-	if len(g.pres.entries) >= limits.MaxEntries && old == "" {
+	if len(g.pres.entries)+len(g.pres.inflight) >= limits.MaxEntries && old == "" {
 		g.mu.Unlock()
 		h.smu.Unlock()
 		if was == nil {
@@ -235,6 +236,8 @@ func (h *Hub) Track(conn *ws.Conn, room, key string, meta any) error {
 		return fmt.Errorf("%w: %d entries", ErrPresenceFull, limits.MaxEntries)
 	}
 	g.pres.tracked[c] = e.ID
+	g.pres.inflight[e.ID] = struct{}{}
+	delete(g.pres.inflight, old)
 	if i, ok := g.index[c]; ok && !g.members[i].pready {
 		g.members[i].pwait = e.ID
 	}
@@ -248,6 +251,7 @@ func (h *Hub) Track(conn *ws.Conn, room, key string, meta any) error {
 		if g.pres.tracked[c] == e.ID {
 			delete(g.pres.tracked, c)
 		}
+		delete(g.pres.inflight, e.ID)
 		g.mu.Unlock()
 		if was == nil {
 			h.Leave(conn, room)
@@ -256,6 +260,9 @@ func (h *Hub) Track(conn *ws.Conn, room, key string, meta any) error {
 	}
 	g.mu.Lock()
 	gone := g.pres.tracked[c] != e.ID
+	if gone {
+		delete(g.pres.inflight, e.ID)
+	}
 	g.mu.Unlock()
 	if gone {
 		// conn left (or ended, or was tracked again) while its entry was
@@ -344,11 +351,15 @@ func (h *Hub) newRef() string {
 type presenceState struct {
 	entries map[string]PresenceEntry // by id
 	tracked map[*client]string       // the id of each member present
-	unsub   func() error             // guarded by Hub.smu
+	// inflight holds the ids of the entries of this hub's members that
+	// are tracked but not yet in entries: Track counts them, so that one
+	// hub alone never passes [Presence].MaxEntries.
+	inflight map[string]struct{}
+	unsub    func() error // guarded by Hub.smu
 }
 
 func newPresenceState() *presenceState {
-	return &presenceState{entries: map[string]PresenceEntry{}, tracked: map[*client]string{}}
+	return &presenceState{entries: map[string]PresenceEntry{}, tracked: map[*client]string{}, inflight: map[string]struct{}{}}
 }
 
 // withRef returns e's meta with "$ref": its id, at its end.
@@ -390,12 +401,14 @@ func (h *Hub) presenceReceiver(g *group) func(PresenceChange) {
 			}
 		}
 		for _, id := range ch.Leaves {
+			delete(ps.inflight, id)
 			if e, ok := ps.entries[id]; ok {
 				leaves = append(leaves, e)
 				delete(ps.entries, id)
 			}
 		}
 		for _, e := range ch.Joins {
+			delete(ps.inflight, e.ID)
 			if !validRef(e.ID) {
 				h.logger.Error("hub: malformed presence entry from the broker", "subject", g.subject, "len", len(e.ID))
 				continue

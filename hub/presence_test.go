@@ -418,3 +418,45 @@ func TestPresenceTrackAgainAndLeave(t *testing.T) {
 	n.h.Leave(conn, "lobby")
 	obs.until("")
 }
+
+// downTrackBroker is a MemoryBroker whose Track fails for the key "down".
+type downTrackBroker struct{ hub.MemoryBroker }
+
+func (b *downTrackBroker) Track(ctx context.Context, subject string, e hub.PresenceEntry) error {
+	if e.Key == "down" {
+		return errors.New("broker down")
+	}
+	return b.MemoryBroker.Track(ctx, subject, e)
+}
+
+// Tracks that the broker refuses take no room in the presence's bound:
+// after many of them, in a room that stays, the room still takes
+// MaxEntries connections, and refuses one more.
+func TestPresenceFailedTracksTakeNoRoom(t *testing.T) {
+	t.Parallel()
+	n := newPNode(t, hub.WithBroker(&downTrackBroker{}), hub.WithPresence("small", hub.Presence{MaxEntries: 2}))
+	// A member that only joins keeps the room, and its presence, alive.
+	w := n.dial(t, "small", "", "w")
+	w.until("")
+	for i := range 5 {
+		tab := fmt.Sprint("d", i)
+		d := n.dial(t, "small", "down", tab)
+		if d.next() != nil {
+			t.Fatal("a member whose Track failed got a $presence push")
+		}
+		if err := n.err(tab); err == nil || errors.Is(err, hub.ErrPresenceFull) || !strings.Contains(err.Error(), "broker down") {
+			t.Fatalf("Track refused by the broker: %v, want its error", err)
+		}
+	}
+	a := n.dial(t, "small", "ana", "a")
+	a.until("ana:a")
+	b := n.dial(t, "small", "ben", "b")
+	b.until("ana:a ben:b")
+	c := n.dial(t, "small", "cy", "c")
+	if c.next() != nil {
+		t.Fatal("a refused member got a $presence push")
+	}
+	if err := n.err("c"); !errors.Is(err, hub.ErrPresenceFull) {
+		t.Fatalf("third Track: %v, want ErrPresenceFull", err)
+	}
+}
