@@ -312,19 +312,21 @@ func (j *JetStream) Since(ctx context.Context, subject string, after hub.Positio
 	if !same {
 		return r, nil
 	}
-	// Nothing after the client's offset was dropped when the room still
-	// has a message at or before it (a room loses its oldest first), or
-	// when the stream has lost nothing after it by age and the room has
-	// not reached its limit since.
+	// Nothing after the client's offset was dropped when the stream has
+	// lost nothing after it by age and the room has not reached its limit
+	// since, or, read after the replay, when the room's oldest message is
+	// at or before the client's offset, or right after it: the stream has
+	// no sequence in between, and a room loses its oldest first. A room
+	// whose oldest is further on may have lost a message in between: 410.
 	if info.State.FirstSeq <= after.Offset+1 && pending < uint64(j.perRoom) {
 		r.Reaches = true
-	} else if after.Offset > 0 {
+	} else {
 		switch m, err := j.stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(full)); {
 		case errors.Is(err, jetstream.ErrMsgNotFound):
 		case err != nil:
 			return hub.Replay{}, err
 		default:
-			r.Reaches = m.Sequence <= after.Offset
+			r.Reaches = m.Sequence <= after.Offset+1
 		}
 	}
 	return r, nil
