@@ -298,7 +298,15 @@ func TestJetStreamResumeRacesPublisherAtRoomLimit(t *testing.T) {
 	// Count is 1 before Join has subscribed: wait for the room's consumer.
 	waitFor(t, "subscribed", func() bool { return consumers(t, s.ClientURL(), natsbroker.DefaultStreamName) == 1 })
 	w := &member{room: "lobby", next: 1}
-	next := 1
+	// The watcher takes a first message, so that every round's resumer
+	// has a position to resume from.
+	publishSeq(t, a, "lobby", 1, 1)
+	if p, err := readPush(watch); err != nil {
+		t.Fatal(err)
+	} else if err := w.take(p); err != nil {
+		t.Fatal(err)
+	}
+	next := 2
 	recovered, gone := 0, 0
 	for round := range 30 {
 		// The resumer missed perRoom-2 messages; 4 more are published while
