@@ -251,7 +251,9 @@ func TestJetStreamResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Count is 1 before Join has subscribed: wait for the room's consumer.
 	waitFor(t, "joined", func() bool { return a.h.Count("lobby") == 1 })
+	waitFor(t, "subscribed", func() bool { return consumers(t, s.ClientURL(), natsbroker.DefaultStreamName) == 1 })
 	done := make(chan error, 1)
 	go func() {
 		for seq := 1; seq <= total; seq++ {
@@ -343,6 +345,9 @@ func TestJetStreamNodeKilled(t *testing.T) {
 		}()
 	}
 	waitFor(t, "joined", func() bool { return a.h.Count("lobby") == onA && b.h.Count("lobby") == onB })
+	// Count is right before Join has subscribed: wait for both hubs'
+	// consumers of the room.
+	waitFor(t, "subscribed", func() bool { return consumers(t, s.ClientURL(), natsbroker.DefaultStreamName) == 2 })
 	for seq := 1; seq <= total; seq++ {
 		if seq == total/4 {
 			a.kill()
