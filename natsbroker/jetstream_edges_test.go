@@ -192,73 +192,54 @@ func TestJetStreamManyResumesOfOneClientLeaveOneConsumer(t *testing.T) {
 }
 
 // A client that missed exactly as many messages as the stream keeps per
-// room: the room's history holds every one of them (the oldest kept is
-// the one right after the client's), so it recovers, as it does with the
-// hub's memory history.
-func TestJetStreamResumeExactlyAtRoomLimit(t *testing.T) {
+// room finds every one of them in the room's history (the oldest kept is
+// the one right after its own), so it recovers, as it does with the hub's
+// memory history; one that missed one more gets 410, never a replay with a
+// gap.
+func TestJetStreamResumeAtRoomLimit(t *testing.T) {
 	t.Parallel()
 	const perRoom = 5
-	s := startJS(t, "")
-	a := newJNode(t, s.ClientURL(), natsbroker.Stream{Memory: true, MaxPerRoom: perRoom})
-	c, err := a.dial(t, "", "lobby")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Count is 1 before Join has subscribed: wait for the room's consumer.
-	waitFor(t, "subscribed", func() bool { return consumers(t, s.ClientURL(), natsbroker.DefaultStreamName) == 1 })
-	publishSeq(t, a, "lobby", 1, 3)
-	m := &member{room: "lobby", next: 1}
-	for range 3 {
-		p, err := readPush(c)
-		if err == nil {
-			err = m.take(p)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	c.CloseNow()
-	waitFor(t, "left", func() bool { return a.h.Count("lobby") == 0 })
-	publishSeq(t, a, "lobby", 4, 3+perRoom)
-	c, err = a.dial(t, m.resume(), "lobby")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := readPush(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Event != "$recover" || p.StatusCode != 200 {
-		t.Fatalf("missed exactly %d, all kept: %s %d %s, want $recover 200", perRoom, p.Event, p.StatusCode, p.Body)
-	}
-	for range perRoom {
-		p, err := readPush(c)
-		if err == nil {
-			err = m.take(p)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, tc := range []struct {
+		missed, status int
+	}{{perRoom, 200}, {perRoom + 1, 410}} {
+		t.Run(fmt.Sprintf("missed %d", tc.missed), func(t *testing.T) {
+			t.Parallel()
+			s := startJS(t, "")
+			a := newJNode(t, s.ClientURL(), natsbroker.Stream{Memory: true, MaxPerRoom: perRoom})
+			c, err := a.dial(t, "", "lobby")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Count is 1 before Join has subscribed: wait for the room's consumer.
+			waitFor(t, "subscribed", func() bool { return consumers(t, s.ClientURL(), natsbroker.DefaultStreamName) == 1 })
+			publishSeq(t, a, "lobby", 1, 3)
+			m := &member{room: "lobby", next: 1}
+			takePushes(t, c, m, 3)
+			c.CloseNow()
+			waitFor(t, "left", func() bool { return a.h.Count("lobby") == 0 })
+			publishSeq(t, a, "lobby", 4, 3+tc.missed)
+			c, err = a.dial(t, m.resume(), "lobby")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := readPush(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Event != "$recover" || p.StatusCode != tc.status {
+				t.Fatalf("missed %d, %d kept: %s %d %s, want $recover %d", tc.missed, perRoom, p.Event, p.StatusCode, p.Body, tc.status)
+			}
+			if tc.status == 200 {
+				takePushes(t, c, m, tc.missed)
+			}
+		})
 	}
 }
 
-// A client that missed one more message than the stream keeps per room:
-// the first message after its offset is gone, the next one is the room's
-// oldest, and it gets 410, not a replay with a gap.
-func TestJetStreamResumeOnePastRoomLimitIsGone(t *testing.T) {
-	t.Parallel()
-	const perRoom = 5
-	s := startJS(t, "")
-	a := newJNode(t, s.ClientURL(), natsbroker.Stream{Memory: true, MaxPerRoom: perRoom})
-	c, err := a.dial(t, "", "lobby")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Count is 1 before Join has subscribed: wait for the room's consumer.
-	waitFor(t, "subscribed", func() bool { return consumers(t, s.ClientURL(), natsbroker.DefaultStreamName) == 1 })
-	publishSeq(t, a, "lobby", 1, 3)
-	m := &member{room: "lobby", next: 1}
-	for range 3 {
+// takePushes reads n pushes with c, each the next one m expects.
+func takePushes(t *testing.T, c *websocket.Conn, m *member, n int) {
+	t.Helper()
+	for range n {
 		p, err := readPush(c)
 		if err == nil {
 			err = m.take(p)
@@ -266,20 +247,6 @@ func TestJetStreamResumeOnePastRoomLimitIsGone(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	c.CloseNow()
-	waitFor(t, "left", func() bool { return a.h.Count("lobby") == 0 })
-	publishSeq(t, a, "lobby", 4, 4+perRoom)
-	c, err = a.dial(t, m.resume(), "lobby")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := readPush(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Event != "$recover" || p.StatusCode != 410 {
-		t.Fatalf("missed %d, %d kept: %s %d %s, want $recover 410", perRoom+1, perRoom, p.Event, p.StatusCode, p.Body)
 	}
 }
 
